@@ -1,0 +1,1 @@
+"""Newsstand: a self-hostable news aggregator."""

@@ -1,0 +1,19 @@
+import pytest
+
+from tests.localserver import LocalServer
+
+
+@pytest.fixture
+def local_server():
+    server = LocalServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _allow_local_fetches(settings, tmp_path):
+    """Tests serve fixtures from 127.0.0.1, so that one host is allow-listed; 'localhost'
+    is deliberately not, to test the SSRF guard."""
+    settings.NEWSSTAND_ALLOWED_FETCH_HOSTS = ["127.0.0.1"]
+    settings.NEWSSTAND_DOMAIN_RATE = 0
+    settings.DATA_DIR = tmp_path
