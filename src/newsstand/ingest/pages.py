@@ -1,0 +1,167 @@
+"""Reading one article's page: fetch it, extract the full text, fall back to the feed's own
+content when the page fails or says less, and merge the article into an existing one when
+its page reveals it is the same (canonical link, same text)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from newsstand.ingest.extract import ExtractedPage, ExtractionError, extract_page
+from newsstand.ingest.fetch import FetchConfig, FetchError, fetch
+from newsstand.ingest.models import Source
+from newsstand.ingest.politeness import DomainLimiter, default_limiter
+from newsstand.ingest.sanitize import html_to_text
+from newsstand.ingest.urlnorm import canonical_url
+from newsstand.news.models import Article, ArticleLink, ExtractionStatus
+
+log = logging.getLogger(__name__)
+
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+CLAIM_LEASE = timedelta(minutes=10)
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class PageOutcome:
+    article_id: int
+    status: str  # an ExtractionStatus value, "merged" or "skipped"
+    merged_into: int | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ChosenText:
+    html: str
+    text: str
+    status: str
+    error: str
+
+
+def content_hash(text: str) -> str:
+    normalized = re.sub(r"\s+", " ", text).strip().lower()
+    return hashlib.sha256(normalized.encode()).hexdigest() if normalized else ""
+
+
+def choose_text(page: ExtractedPage | None, feed_html: str, page_error: str) -> ChosenText:
+    """The page wins unless it failed or says less than the feed already did (teaser pages,
+    paywalls, extraction misses)."""
+    feed_text = html_to_text(feed_html) if feed_html else ""
+    if page is not None and len(page.text.split()) >= len(feed_text.split()):
+        return ChosenText(page.html, page.text, ExtractionStatus.DONE, "")
+    if feed_text:
+        reason = page_error or "The page had less text than the feed"
+        return ChosenText(feed_html, feed_text, ExtractionStatus.FEED_ONLY,
+                          f"{reason}; showing the feed's text instead.")
+    return ChosenText("", "", ExtractionStatus.FAILED, page_error or "No text found in the page or the feed.")
+
+
+def claim(article_id: int, now: datetime) -> bool:
+    """Take the page job with a lease, so two workers never read the same page at once and a
+    worker killed mid-way only delays the article until the lease runs out."""
+    return bool(
+        Article.objects.filter(pk=article_id, extraction_status=ExtractionStatus.PENDING,
+                               extraction_attempts__lt=MAX_ATTEMPTS)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_until=now + CLAIM_LEASE, extraction_attempts=F("extraction_attempts") + 1)
+    )
+
+
+def read_page(url: str, config: FetchConfig, limiter: DomainLimiter) -> tuple[ExtractedPage | None, str, str]:
+    """Returns (page or None, final URL, error in plain words)."""
+    try:
+        with limiter.slot(url):
+            fetched = fetch(url, config=config, accept=PAGE_ACCEPT)
+    except FetchError as error:
+        return None, url, f"The article page could not be fetched: {error.message}"
+    try:
+        return extract_page(fetched.text(), fetched.url), fetched.url, ""
+    except ExtractionError as error:
+        return None, fetched.url, f"The article page could not be read: {error.message}"
+
+
+def process_article(article_id: int, *, now: datetime | None = None, config: FetchConfig | None = None,
+                    limiter: DomainLimiter | None = None) -> PageOutcome:
+    now = now or timezone.now()
+    if not claim(article_id, now):
+        return PageOutcome(article_id, "skipped")
+    article = Article.objects.get(pk=article_id)
+    page, final_url, page_error = read_page(article.url, config or FetchConfig.from_settings(),
+                                            limiter or default_limiter())
+    chosen = choose_text(page, article.feed_content_html, page_error)
+    keys = {canonical_url(article.url), canonical_url(final_url)}
+    if page and page.canonical_url:
+        keys.add(canonical_url(page.canonical_url))
+    digest = content_hash(chosen.text)
+    with transaction.atomic():
+        duplicate = find_duplicate(article, keys, digest)
+        if duplicate is not None:
+            merge_into(article, duplicate, keys)
+            log.info("article=%s is the same as article=%s; merged", article.pk, duplicate)
+            return PageOutcome(article_id, "merged", merged_into=duplicate)
+        save_extraction(article, page, chosen, digest, now)
+        add_links(article, keys)
+    if page_error:
+        Source.objects.filter(pk=article.source_id).update(
+            page_failures=F("page_failures") + 1, last_page_error=page_error[:2000], last_page_error_at=now)
+        log.warning("article=%s url=%s %s", article.pk, article.url, chosen.error)
+    return PageOutcome(article_id, chosen.status, error=chosen.error)
+
+
+def find_duplicate(article: Article, keys: set[str], digest: str) -> int | None:
+    """An older article already known by one of these URLs, or carrying the very same text
+    from the same publisher."""
+    linked = (ArticleLink.objects.filter(url_key__in=keys).exclude(article_id=article.pk)
+              .order_by("article_id").values_list("article_id", flat=True).first())
+    if linked:
+        return linked
+    if digest:
+        return (Article.objects.filter(source_id=article.source_id, content_hash=digest)
+                .exclude(pk=article.pk).order_by("pk").values_list("pk", flat=True).first())
+    return None
+
+
+def merge_into(article: Article, keep_id: int, keys: set[str]) -> None:
+    ArticleLink.objects.filter(article=article).update(article_id=keep_id)
+    article.delete()
+    add_links(Article(pk=keep_id), keys)
+
+
+def add_links(article: Article, keys: set[str]) -> None:
+    known = set(ArticleLink.objects.filter(url_key__in=keys).values_list("url_key", flat=True))
+    for key in keys - known:
+        try:
+            with transaction.atomic():
+                ArticleLink.objects.create(url_key=key, article=article)
+        except IntegrityError:
+            pass  # taken a moment ago by another worker; that article keeps it
+
+
+def save_extraction(article: Article, page: ExtractedPage | None, chosen: ChosenText, digest: str,
+                    now: datetime) -> None:
+    article.html = chosen.html
+    article.text = chosen.text
+    article.word_count = len(chosen.text.split())
+    article.content_hash = digest
+    article.extraction_status = chosen.status
+    article.extraction_error = chosen.error[:2000]
+    article.extracted_at = now
+    article.claimed_until = None
+    if page is not None:
+        if page.canonical_url:
+            article.url = page.canonical_url[:2000]
+        if page.byline and not article.byline:
+            article.byline = page.byline[:500]
+        if page.lead_image_url and not article.image_url:
+            article.image_url = page.lead_image_url[:2000]
+        article.language = (page.language or article.language)[:20]
+        if page.title and article.title == "(untitled)":
+            article.title = page.title[:1000]
+    article.save()
