@@ -17,3 +17,13 @@ def _allow_local_fetches(settings, tmp_path):
     settings.NEWSSTAND_ALLOWED_FETCH_HOSTS = ["127.0.0.1"]
     settings.NEWSSTAND_DOMAIN_RATE = 0
     settings.DATA_DIR = tmp_path
+
+
+@pytest.fixture(autouse=True)
+def _fresh_domain_limiter():
+    """The limiter is process-wide; a Retry-After pause in one test must not leak into the next."""
+    from newsstand.ingest import politeness
+
+    politeness._default = None
+    yield
+    politeness._default = None

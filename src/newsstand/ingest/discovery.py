@@ -133,7 +133,7 @@ def _looks_like_feed_url(url: str) -> bool:
     return (
         last in _FEEDISH_SEGMENTS
         or last.endswith(_FEEDISH_SUFFIXES)
-        or "atom" in last
+        or last.startswith(("atom.", "rss.", "feed."))
         or bool(re.search(r"(^|&)(feed|format)=(rss|rss2|atom|json)", query))
         or (parts.hostname or "").startswith("feeds.")
     )
@@ -182,7 +182,8 @@ class _LinkCollector(HTMLParser):
         if media_type and ("alternate" in rels or "feed" in rels):
             url = _absolute(values.get("href", ""), self.base)
             if url:
-                self.declared.append(FeedLink(url, " ".join(values.get("title", "").split()), media_type))
+                title = " ".join(values.get("title", "").split())
+                self.declared.append(FeedLink(url, title, media_type))
 
     def _close_anchor(self) -> None:
         if self._anchor:

@@ -84,13 +84,18 @@ def parse_feed(
     return _parse_xml_feed(content, url, media_type, charset)
 
 
-def _first_char(content: bytes) -> str:
-    """The first non-whitespace character, reading past a byte-order mark."""
+def _split_bom(content: bytes) -> tuple[bytes, str | None]:
     for bom, codec in _BOMS:
         if content.startswith(bom):
-            return content[len(bom) : len(bom) + 1024].decode(codec, "ignore").lstrip()[:1]
-    # latin-1 never fails, and ASCII '<' / '{' look the same in every ASCII-based charset.
-    return content[:1024].decode("latin-1").lstrip()[:1]
+            return content[len(bom) :], codec
+    return content, None
+
+
+def _first_char(content: bytes) -> str:
+    """The first non-whitespace character, reading past a byte-order mark."""
+    body, codec = _split_bom(content)
+    # latin-1 never fails, and ASCII '<' and '{' are the same bytes in every ASCII-based charset.
+    return body[:1024].decode(codec or "latin-1", "ignore").lstrip()[:1]
 
 
 # ---------------------------------------------------------------- RSS / Atom
@@ -107,46 +112,45 @@ def _parse_xml_feed(content: bytes, url: str, media_type: str, charset: str | No
             io.BytesIO(content),
             response_headers=headers,
             resolve_relative_uris=True,
-            sanitize_html=False,  # the contract hands raw HTML on; nh3 sanitizes later
+            sanitize_html=False,  # the contract hands raw HTML on; it is sanitized later
         )
-    except Exception as exc:  # feedparser is not supposed to raise; keep the promise anyway
+    except Exception as exc:  # feedparser is not supposed to raise; keep our promise anyway
         raise FeedParseError(f"The feed could not be read ({type(exc).__name__}: {exc})") from exc
 
-    feed = result.get("feed") or {}
-    raw_entries = result.get("entries") or []
+    feed, raw_entries = result.get("feed") or {}, result.get("entries") or []
     version = result.get("version") or ""
     problem = result.get("bozo_exception") if result.get("bozo") else None
-    # A known feed format with zero items is a valid, empty feed. Not an error either: the
-    # XML broke but the channel was read. An error: no format and no items, or broken XML
-    # that yielded nothing at all.
+    # Zero items in a known format is a valid, empty feed, even when the XML broke after the
+    # channel. An error: no format and no items, or broken XML that yielded nothing at all.
     if not raw_entries and not version:
         raise FeedParseError(_why_not_a_feed(content, media_type, problem))
-    recovered_channel = any(key != "language" for key in feed)
-    if not raw_entries and isinstance(problem, xml.sax.SAXParseException) and not recovered_channel:
-        raise FeedParseError(
-            f"The feed is not well-formed XML: {_sax_error(problem)}, "
-            "and no entries could be recovered"
-        )
+    nothing_read = not raw_entries and not any(key != "language" for key in feed)
+    if nothing_read and isinstance(problem, xml.sax.SAXParseException):
+        raise FeedParseError(_not_well_formed(problem))
 
     warnings = [_bozo_warning(problem)] if problem is not None else []
     if not version:
-        warnings.append("The document does not say which feed format it is; entries were read anyway")
-    base = url or ""
+        warnings.append("The document does not name a feed format; its entries were read anyway")
     entries = []
-    for index, raw in enumerate(raw_entries):
+    for number, raw in enumerate(raw_entries, start=1):
         try:
-            entries.append(_xml_entry(raw, base))
+            entries.append(_xml_entry(raw, url))
         except Exception as exc:  # one odd entry must not cost the whole feed
-            warnings.append(f"Entry {index + 1} was skipped because it could not be read: {exc}")
+            warnings.append(f"Entry {number} was skipped because it could not be read: {exc}")
     return ParsedFeed(
         format=version or "unknown",
         title=_detail_text(feed, "title"),
-        home_url=_http_url(feed.get("link"), base),
-        icon_url=_feed_icon(feed, base),
+        home_url=_http_url(feed.get("link"), url),
+        icon_url=_feed_icon(feed, url),
         language=_clean(feed.get("language")) or None,
         entries=tuple(entries),
         warnings=tuple(warnings),
     )
+
+
+def _feed_icon(feed: Any, url: str) -> str | None:
+    # Atom's icon is made for this; an RSS <image> or Atom logo is a bigger picture of the same.
+    return _first_url([feed.get("icon"), (feed.get("image") or {}).get("href"), feed.get("logo")], url)
 
 
 def _content_type_header(media_type: str, charset: str | None) -> str:
@@ -163,10 +167,7 @@ def _why_not_a_feed(content: bytes, media_type: str, problem: object) -> str:
     if _first_char(content) != "<":
         return "The response is not a feed: it is neither XML nor JSON"
     if isinstance(problem, xml.sax.SAXParseException):
-        return (
-            f"The feed is not well-formed XML: {_sax_error(problem)}, "
-            "and no entries could be recovered"
-        )
+        return _not_well_formed(problem)
     return "The document is XML but not a feed (its root is not rss, RDF or an Atom feed)"
 
 
@@ -174,24 +175,31 @@ def _sax_error(exc: xml.sax.SAXParseException) -> str:
     return f"{exc.getMessage()} at line {exc.getLineNumber()}, column {exc.getColumnNumber()}"
 
 
+def _not_well_formed(exc: xml.sax.SAXParseException) -> str:
+    return f"The feed is not well-formed XML: {_sax_error(exc)}, and no entries could be recovered"
+
+
+_BOZO_WORDS = (
+    (feedparser.CharacterEncodingOverride, "The feed's declared character encoding was wrong"),
+    (feedparser.CharacterEncodingUnknown, "The feed's character encoding is unknown; text may be garbled"),
+    (feedparser.NonXMLContentType, "The feed was served with the wrong media type"),
+    (feedparser.UndeclaredNamespace, "The feed uses an undeclared XML namespace"),
+)
+
+
 def _bozo_warning(problem: object) -> str:
     if isinstance(problem, xml.sax.SAXParseException):
         return f"The feed is not well-formed XML ({_sax_error(problem)}); what could be read was kept"
-    if isinstance(problem, feedparser.CharacterEncodingOverride):
-        return f"The feed's declared character encoding was wrong ({problem})"
-    if isinstance(problem, feedparser.CharacterEncodingUnknown):
-        return f"The feed's character encoding is unknown ({problem}); some characters may be wrong"
-    if isinstance(problem, feedparser.NonXMLContentType):
-        return f"The feed was served with the wrong media type ({problem})"
-    if isinstance(problem, feedparser.UndeclaredNamespace):
-        return f"The feed uses an undeclared XML namespace ({problem})"
-    return f"The feed has a problem but was read anyway ({problem})"
+    words = next((w for kind, w in _BOZO_WORDS if isinstance(problem, kind)), "The feed has a problem")
+    return f"{words} ({problem})"
 
 
-def _xml_entry(raw: Any, feed_base: str) -> ParsedEntry:
-    base = _entry_base(raw) or feed_base
-    published = _struct_to_utc(dict.get(raw, "published_parsed"))
-    updated = _struct_to_utc(dict.get(raw, "updated_parsed"))
+def _xml_entry(raw: Any, feed_url: str) -> ParsedEntry:
+    # xml:base travels in the *_detail dicts; feedparser resolves links against it but not
+    # media or enclosure URLs, so those are resolved here against the same base.
+    details = [raw.get("title_detail"), raw.get("summary_detail"), *(raw.get("content") or [])]
+    base = next((d["base"] for d in details if d and d.get("base")), feed_url)
+    updated = _struct_to_utc(dict.get(raw, "updated_parsed"))  # dict.get skips feedparser's aliases
     return ParsedEntry(
         guid=_clean(raw.get("id")) or None,
         link=_http_url(raw.get("link"), base),
@@ -199,26 +207,17 @@ def _xml_entry(raw: Any, feed_base: str) -> ParsedEntry:
         author=_xml_author(raw),
         # feedparser files RSS 1.0's dc:date and Atom's lone <updated> under "updated";
         # for a reader that is the publication date, so fall back to it.
-        published=published or updated,
+        published=_struct_to_utc(dict.get(raw, "published_parsed")) or updated,
         updated=updated,
         summary_html=_as_html(raw.get("summary"), _detail_type(raw, "summary")),
-        content_html=_xml_content(raw),
+        content_html=max(
+            (_as_html(c.get("value"), (c.get("type") or "").lower()) for c in raw.get("content") or []),
+            key=len,
+            default="",
+        ),
         image_url=_xml_image(raw, base),
-        tags=_unique(plain_text(t.get("term") or t.get("label") or "") for t in raw.get("tags") or []),
+        tags=_unique(plain_text(t.get("term") or t.get("label")) for t in raw.get("tags") or []),
     )
-
-
-def _entry_base(raw: Any) -> str | None:
-    # xml:base travels in the *_detail dicts; media and enclosure URLs are not resolved by
-    # feedparser, so they are resolved here against the same base.
-    for key in ("title_detail", "summary_detail"):
-        base = (raw.get(key) or {}).get("base")
-        if base:
-            return base
-    for item in raw.get("content") or []:
-        if item.get("base"):
-            return item["base"]
-    return None
 
 
 def _detail_type(raw: Any, key: str) -> str:
@@ -226,34 +225,20 @@ def _detail_type(raw: Any, key: str) -> str:
 
 
 def _detail_text(raw: Any, key: str) -> str:
-    value = raw.get(key) or ""
-    return plain_text(value, is_html="html" in _detail_type(raw, key))
+    return plain_text(raw.get(key), is_html="html" in _detail_type(raw, key))
 
 
 def _xml_author(raw: Any) -> str:
-    names = [plain_text(a.get("name") or "") for a in raw.get("authors") or [] if isinstance(a, dict)]
-    names = [n for n in names if n]
+    names = _unique(plain_text(a.get("name")) for a in raw.get("authors") or [] if isinstance(a, dict))
     if names:
-        return ", ".join(_unique(names))
-    detail = raw.get("author_detail") or {}
-    return plain_text(detail.get("name") or raw.get("author") or "")
-
-
-def _xml_content(raw: Any) -> str:
-    best = ""
-    for item in raw.get("content") or []:
-        value = _as_html(item.get("value"), (item.get("type") or "text/html").lower())
-        if len(value) > len(best):
-            best = value
-    return best
+        return ", ".join(names)
+    return plain_text((raw.get("author_detail") or {}).get("name") or raw.get("author"))
 
 
 def _as_html(value: Any, media_type: str) -> str:
-    """Raw HTML as given; plain text is escaped so the field is always HTML."""
+    """Raw HTML as given; plain text is escaped so that the field is always HTML."""
     text = _clean_raw(value)
-    if text and media_type == "text/plain":
-        return text_to_html(text)
-    return text
+    return text_to_html(text) if text and media_type == "text/plain" else text
 
 
 def _xml_image(raw: Any, base: str) -> str | None:
@@ -263,17 +248,13 @@ def _xml_image(raw: Any, base: str) -> str | None:
         if kind.startswith("image") or (not kind and _looks_like_image(media.get("url"))):
             candidates.append(media.get("url"))
     for link in raw.get("links") or []:
-        if link.get("rel") == "enclosure":
-            kind = (link.get("type") or "").lower()
-            if kind.startswith("image/") or (not kind and _looks_like_image(link.get("href"))):
-                candidates.append(link.get("href"))
-    candidates += [t.get("url") for t in raw.get("media_thumbnail") or []]
+        kind = (link.get("type") or "").lower()
+        is_image = kind.startswith("image/") or (not kind and _looks_like_image(link.get("href")))
+        if link.get("rel") == "enclosure" and is_image:
+            candidates.append(link.get("href"))
+    candidates += [thumbnail.get("url") for thumbnail in raw.get("media_thumbnail") or []]
     candidates.append((raw.get("image") or {}).get("href"))  # itunes:image
     return _first_url(candidates, base)
-
-
-def _feed_icon(feed: Any, base: str) -> str | None:
-    return _first_url([feed.get("icon"), (feed.get("image") or {}).get("href"), feed.get("logo")], base)
 
 
 def _struct_to_utc(value: time.struct_time | None) -> datetime | None:
@@ -288,40 +269,38 @@ def _struct_to_utc(value: time.struct_time | None) -> datetime | None:
 
 # ---------------------------------------------------------------- JSON Feed
 
+_JSON_VERSIONS = {
+    "https://jsonfeed.org/version/1": "json10",
+    "https://jsonfeed.org/version/1.1": "json11",
+    "1": "json10",
+    "1.0": "json10",
+    "1.1": "json11",
+}
+
 
 def _parse_json_feed(content: bytes, url: str, charset: str | None) -> ParsedFeed:
     warnings: list[str] = []
-    text = _decode_json(content, charset, warnings)
     try:
-        data = json.loads(text)
+        data = json.loads(_decode_json(content, charset, warnings))
     except json.JSONDecodeError as exc:
-        raise FeedParseError(
-            f"The JSON Feed is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
-        ) from exc
+        where = f"at line {exc.lineno}, column {exc.colno}"
+        raise FeedParseError(f"The JSON Feed is not valid JSON: {exc.msg} {where}") from exc
     except (ValueError, RecursionError) as exc:  # absurdly long numbers, absurd nesting
         raise FeedParseError(f"The JSON Feed could not be read: {exc}") from exc
-    version = data.get("version") if isinstance(data, dict) else None
-    if not isinstance(version, str) or "jsonfeed.org" not in version:
-        raise FeedParseError("The JSON is not a JSON Feed (no 'version' naming jsonfeed.org)")
-    format_ = {"https://jsonfeed.org/version/1": "json10", "https://jsonfeed.org/version/1.1": "json11"}.get(
-        version.strip().rstrip("/").replace("http://", "https://")
-    )
-    if format_ is None:
-        warnings.append(f"Unknown JSON Feed version {version!r}; it was read as version 1.1")
-        format_ = "json11"
+    format_ = _json_feed_format(data, warnings)
     items = data.get("items")
     if not isinstance(items, list):
         warnings.append("The JSON Feed has no 'items' list")
         items = []
     entries = []
-    for index, item in enumerate(items):
+    for number, item in enumerate(items, start=1):
         if isinstance(item, dict):
             entries.append(_json_entry(item, url))
         else:
-            warnings.append(f"Item {index + 1} was skipped because it is not a JSON object")
+            warnings.append(f"Item {number} was skipped because it is not a JSON object")
     return ParsedFeed(
         format=format_,
-        title=plain_text(_str(data.get("title"))),
+        title=plain_text(data.get("title"), is_html=True),
         home_url=_http_url(data.get("home_page_url"), url),
         icon_url=_first_url([data.get("icon"), data.get("favicon")], url),
         language=_clean(data.get("language")) or None,
@@ -330,51 +309,55 @@ def _parse_json_feed(content: bytes, url: str, charset: str | None) -> ParsedFee
     )
 
 
+def _json_feed_format(data: Any, warnings: list[str]) -> str:
+    version = data.get("version") if isinstance(data, dict) else None
+    key = version.strip().rstrip("/").replace("http://", "https://") if isinstance(version, str) else ""
+    if "jsonfeed.org" not in key:
+        # Some generators write a bare "1.1"; beside an items list that is still a JSON Feed.
+        if key not in _JSON_VERSIONS or not isinstance(data.get("items"), list):
+            raise FeedParseError("The JSON is not a JSON Feed (no 'version' naming jsonfeed.org)")
+        warnings.append(f"The JSON Feed's version is {version!r} instead of the jsonfeed.org URL")
+    elif key not in _JSON_VERSIONS:
+        warnings.append(f"Unknown JSON Feed version {version!r}; it was read as version 1.1")
+    return _JSON_VERSIONS.get(key, "json11")
+
+
 def _decode_json(content: bytes, charset: str | None, warnings: list[str]) -> str:
-    for bom, codec in _BOMS:
-        if content.startswith(bom):
-            return content[len(bom) :].decode(codec, "replace")
-    for codec in [c for c in (charset, "utf-8") if c]:
+    body, bom_codec = _split_bom(content)
+    for codec in [c for c in (bom_codec, charset, "utf-8") if c]:
         try:
-            return content.decode(codec)
+            return body.decode(codec)
         except (LookupError, UnicodeDecodeError):
             continue
     warnings.append("The JSON Feed is not valid UTF-8; unreadable characters were replaced")
-    return content.decode("utf-8", "replace")
+    return body.decode("utf-8", "replace")
 
 
 def _json_entry(item: dict[str, Any], base: str) -> ParsedEntry:
-    content = _str(item.get("content_html"))
-    if not content and item.get("content_text"):
-        content = text_to_html(_str(item.get("content_text")))
-    summary = _str(item.get("summary"))  # plain text in JSON Feed
+    content = _clean_raw(item.get("content_html")) or text_to_html(_clean_raw(item.get("content_text")))
     images = [item.get("image"), item.get("banner_image")]
     for attachment in item.get("attachments") or []:
         if isinstance(attachment, dict) and _str(attachment.get("mime_type")).startswith("image/"):
             images.append(attachment.get("url"))
-    guid = item.get("id")
-    published = _iso_to_utc(item.get("date_published"))
+    guid = item.get("id")  # a string by the spec; some feeds write a number
+    if not isinstance(guid, (str, int, float)) or isinstance(guid, bool):
+        guid = None
+    people = item.get("authors")  # 1.1; "author" is 1.0's single author
+    people = people if isinstance(people, list) else [item.get("author")]
     updated = _iso_to_utc(item.get("date_modified"))
     return ParsedEntry(
-        guid=_clean(str(guid)) or None if isinstance(guid, (str, int, float)) else None,
+        guid=_clean(str(guid)) or None if guid is not None else None,
         link=_http_url(item.get("url"), base) or _http_url(item.get("external_url"), base),
-        title=plain_text(_str(item.get("title"))),
-        author=_json_author(item),
-        published=published,
+        # Plain text by the spec, but generators often HTML-escape it; the contract decodes.
+        title=plain_text(item.get("title"), is_html=True),
+        author=", ".join(_unique(plain_text(p.get("name")) for p in people if isinstance(p, dict))),
+        published=_iso_to_utc(item.get("date_published")) or updated,  # as for RSS and Atom
         updated=updated,
-        summary_html=text_to_html(_clean_raw(summary)) if summary else "",
-        content_html=_clean_raw(content),
+        summary_html=text_to_html(_clean_raw(item.get("summary"))),  # plain text in JSON Feed
+        content_html=content,
         image_url=_first_url(images, base),
-        tags=_unique(plain_text(t) for t in item.get("tags") or [] if isinstance(t, str)),
+        tags=_unique(plain_text(tag) for tag in item.get("tags") or [] if isinstance(tag, str)),
     )
-
-
-def _json_author(item: dict[str, Any]) -> str:
-    people = item.get("authors")  # 1.1
-    if not isinstance(people, list):
-        people = [item.get("author")]  # 1.0, deprecated in 1.1
-    names = [plain_text(_str(p.get("name"))) for p in people if isinstance(p, dict)]
-    return ", ".join(_unique(n for n in names if n))
 
 
 def _iso_to_utc(value: Any) -> datetime | None:
@@ -388,7 +371,7 @@ def _iso_to_utc(value: Any) -> datetime | None:
         except (TypeError, ValueError, IndexError):
             return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)  # a bare time is taken as UTC
+        parsed = parsed.replace(tzinfo=timezone.utc)  # a time without an offset is taken as UTC
     try:
         return parsed.astimezone(timezone.utc)
     except (ValueError, OverflowError):
@@ -399,7 +382,10 @@ def _iso_to_utc(value: Any) -> datetime | None:
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TAG_SHAPE = re.compile(r"<[A-Za-z/!?][^<>]*>")
-_INLINE_TAGS = frozenset("a abbr b bdi bdo cite code data dfn em font i kbd mark q s small span strong sub sup time u var wbr".split())
+_INLINE_TAGS = frozenset(
+    "a abbr b bdi bdo cite code data dfn em font i kbd mark q s small span strong sub sup time u var wbr"
+    .split()
+)
 
 
 class _TextCollector(HTMLParser):
@@ -436,8 +422,8 @@ def _html_to_text(value: str) -> str:
 
 
 def plain_text(value: Any, *, is_html: bool = False) -> str:
-    """Text with no markup: tags dropped (script/style with their content), entities
-    decoded when the value is HTML, whitespace collapsed."""
+    """Text with no markup: tags dropped (script and style with their content), entities
+    decoded when the value is HTML, whitespace collapsed. Anything but a str gives ""."""
     text = _CONTROL.sub("", value) if isinstance(value, str) else ""
     if is_html:
         text = _html_to_text(text)
@@ -447,10 +433,13 @@ def plain_text(value: Any, *, is_html: bool = False) -> str:
         if not _TAG_SHAPE.search(text):
             break
         text = _html_to_text(text.replace("&", "&amp;"))
+    # Whatever the HTML parser left (broken comments such as "<!-- -- x >") goes by force.
+    text = _TAG_SHAPE.sub("", text).replace("<!--", "").replace("-->", "")
     return " ".join(text.split())
 
 
 def text_to_html(text: str) -> str:
+    """Plain text as escaped HTML paragraphs ("" for blank text)."""
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
     return "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
 
@@ -473,15 +462,16 @@ def _unique(values: Any) -> tuple[str, ...]:
 
 
 def _looks_like_image(href: Any) -> bool:
-    path = urlsplit(href).path.lower() if isinstance(href, str) else ""
+    try:
+        path = urlsplit(href).path.lower() if isinstance(href, str) else ""
+    except ValueError:
+        return False
     return path.endswith((".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif"))
 
 
 def _http_url(href: Any, base: str) -> str | None:
     """An absolute http(s) URL, or None."""
-    if not isinstance(href, str):
-        return None
-    href = re.sub(r"[\t\r\n]", "", _clean(href)).replace(" ", "%20")
+    href = re.sub(r"[\t\r\n]", "", _clean(href)).replace(" ", "%20")  # as browsers do
     if not href:
         return None
     try:
@@ -495,8 +485,4 @@ def _http_url(href: Any, base: str) -> str | None:
 
 
 def _first_url(candidates: list[Any], base: str) -> str | None:
-    for candidate in candidates:
-        url = _http_url(candidate, base)
-        if url:
-            return url
-    return None
+    return next((u for u in (_http_url(c, base) for c in candidates) if u), None)

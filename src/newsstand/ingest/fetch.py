@@ -288,14 +288,16 @@ def _size_words(n: int) -> str:
 
 
 def _too_large(config: FetchConfig) -> FetchError:
-    return FetchError("too_large", f"The response is larger than the {_size_words(config.max_bytes)} limit")
+    limit = _size_words(config.max_bytes)
+    return FetchError("too_large", f"The response is larger than the {limit} limit")
 
 
 # --- errors ---------------------------------------------------------------------------------------
 
 def _seconds_words(seconds: float) -> str:
-    n = math.ceil(seconds)
-    return "1 second" if n == 1 else f"{n} seconds"
+    """ "1 second", "0.5 seconds", "91 seconds" (waits are rounded up, never down)."""
+    n = seconds if seconds < 1 else math.ceil(seconds)
+    return "1 second" if n == 1 else f"{n:g} seconds"
 
 
 _EXPLANATIONS = {
@@ -341,7 +343,8 @@ def _http_error(response: httpx.Response, url: str, now: datetime) -> FetchError
 def _reason(exc: Exception) -> str:
     """The useful part of a low-level error message ("[Errno 111] Connection refused" -> "connection
     refused")."""
-    text = re.sub(r"^\[Errno -?\d+\]\s*", "", str(exc).strip()) or type(exc).__name__
+    text = re.sub(r"^\[(Errno -?\d+|SSL: \w+)\]\s*|\s*\(_ssl\.c:\d+\)$", "", str(exc).strip())
+    text = text.strip() or type(exc).__name__
     return text[:1].lower() + text[1:]
 
 
@@ -349,11 +352,12 @@ def _transport_error(exc: httpx.HTTPError, url: httpx.URL, config: FetchConfig) 
     host = url.host
     if isinstance(exc, httpx.TimeoutException):
         if netguard.deadline_passed():
-            message = f"The server took longer than {config.total_timeout:g} seconds to send the whole response"
+            message = (f"The server took longer than {_seconds_words(config.total_timeout)} to send the "
+                       "whole response")
         elif isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
-            message = f"Could not connect to {host} within {config.connect_timeout:g} seconds"
+            message = f"Could not connect to {host} within {_seconds_words(config.connect_timeout)}"
         else:
-            message = f"The server did not answer within {config.read_timeout:g} seconds"
+            message = f"The server did not answer within {_seconds_words(config.read_timeout)}"
         return FetchError("timeout", message, url=str(url))
     reason = _reason(exc)
     if "CERTIFICATE_VERIFY_FAILED" in str(exc):
@@ -475,11 +479,20 @@ def _sniffed_label(content: bytes) -> str | None:
 
 
 def _guess(content: bytes) -> str | None:
+    """charset-normalizer's guess, except that windows-1252 wins when it is nearly as plausible:
+    on short Western text the detector often picks a Central European or Baltic code page,
+    while windows-1252 is by far the most common legacy encoding of unlabelled web text."""
     try:
         import charset_normalizer
 
-        best = charset_normalizer.from_bytes(content).best()
-        return str(best) if best is not None else None
+        matches = list(charset_normalizer.from_bytes(content))
+        if not matches:
+            return None
+        best = matches[0]
+        western = next((m for m in matches if m.encoding == "cp1252"), None)
+        if western is not None and western.chaos <= best.chaos + 0.1:
+            best = western
+        return str(best)
     except Exception:  # a detector bug must never lose an article
         return None
 

@@ -39,14 +39,16 @@ def _safe_parser() -> etree.XMLParser:
 
 def parse_opml(content: bytes) -> list[OpmlOutline]:
     """Every outline that has an xmlUrl, folders flattened into `category`, document order."""
-    if not content.strip():
+    content = content.lstrip(b" \t\r\n")  # stray blank lines before <?xml are common, and fatal to libxml2
+    if not content:
         raise ValueError("The OPML file is empty")
     try:
         root = etree.fromstring(content, _safe_parser())
     except etree.XMLSyntaxError as exc:
         raise ValueError(f"The OPML file is not well-formed XML: {_syntax_error(exc)}") from exc
     if _local_name(root) != "opml":
-        raise ValueError(f"This is not an OPML file (its root element is <{_local_name(root)}>, not <opml>)")
+        name = _local_name(root)
+        raise ValueError(f"This is not an OPML file (its root element is <{name}>, not <opml>)")
     body = next((child for child in root if _local_name(child) == "body"), None)
     if body is None:
         raise ValueError("The OPML file has no <body>, so it lists no subscriptions")
@@ -63,7 +65,8 @@ def _collect(parent: etree._Element, category: str | None, found: list[OpmlOutli
         title = _outline_title(attrs)
         xml_url = attrs.get("xmlurl", "")
         if xml_url:
-            found.append(OpmlOutline(xml_url, title, attrs.get("htmlurl") or None, category or _category_attr(attrs)))
+            folder = category or _category_attr(attrs)
+            found.append(OpmlOutline(xml_url, title, attrs.get("htmlurl") or None, folder))
             _collect(node, category, found)  # a feed outline is not a folder
         else:
             _collect(node, title or category, found)
@@ -100,7 +103,6 @@ def build_opml(outlines: Iterable[OpmlOutline], title: str = "Newsstand subscrip
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = _xml_text(title)
     body = etree.SubElement(root, "body")
-    folders: dict[str, etree._Element] = {}
     loose: list[OpmlOutline] = []
     grouped: dict[str, list[OpmlOutline]] = {}
     for outline in outlines:
@@ -112,7 +114,7 @@ def build_opml(outlines: Iterable[OpmlOutline], title: str = "Newsstand subscrip
         _feed_element(body, outline)
     for category, members in grouped.items():
         name = _xml_text(category)
-        folder = folders.setdefault(name, etree.SubElement(body, "outline", text=name, title=name))
+        folder = etree.SubElement(body, "outline", text=name, title=name)
         for outline in members:
             _feed_element(folder, outline)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

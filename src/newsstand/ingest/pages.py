@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +19,7 @@ from newsstand.ingest.extract import ExtractedPage, ExtractionError, extract_pag
 from newsstand.ingest.fetch import FetchConfig, FetchError, fetch
 from newsstand.ingest.models import Source
 from newsstand.ingest.politeness import DomainLimiter, default_limiter
+from newsstand.ingest.poll import MAX_POLITE_WAIT
 from newsstand.ingest.sanitize import html_to_text
 from newsstand.ingest.urlnorm import canonical_url
 from newsstand.news.models import Article, ArticleLink, ExtractionStatus
@@ -80,6 +82,8 @@ def read_page(url: str, config: FetchConfig, limiter: DomainLimiter) -> tuple[Ex
         with limiter.slot(url):
             fetched = fetch(url, config=config, accept=PAGE_ACCEPT)
     except FetchError as error:
+        if error.retry_after:
+            limiter.delay_until(url, time.monotonic() + error.retry_after)
         return None, url, f"The article page could not be fetched: {error.message}"
     try:
         return extract_page(fetched.text(), fetched.url), fetched.url, ""
@@ -90,11 +94,17 @@ def read_page(url: str, config: FetchConfig, limiter: DomainLimiter) -> tuple[Ex
 def process_article(article_id: int, *, now: datetime | None = None, config: FetchConfig | None = None,
                     limiter: DomainLimiter | None = None) -> PageOutcome:
     now = now or timezone.now()
+    limiter = limiter or default_limiter()
     if not claim(article_id, now):
         return PageOutcome(article_id, "skipped")
     article = Article.objects.get(pk=article_id)
-    page, final_url, page_error = read_page(article.url, config or FetchConfig.from_settings(),
-                                            limiter or default_limiter())
+    paused = limiter.paused_for(article.url)
+    if paused > MAX_POLITE_WAIT:
+        # The publisher asked us to wait: keep the job, hand it back when the pause ends.
+        Article.objects.filter(pk=article_id).update(claimed_until=now + timedelta(seconds=paused),
+                                                     extraction_attempts=F("extraction_attempts") - 1)
+        return PageOutcome(article_id, "skipped", error="the publisher asked us to wait")
+    page, final_url, page_error = read_page(article.url, config or FetchConfig.from_settings(), limiter)
     chosen = choose_text(page, article.feed_content_html, page_error)
     keys = {canonical_url(article.url), canonical_url(final_url)}
     if page and page.canonical_url:

@@ -49,7 +49,8 @@ class DomainLimiter:
         if concurrency < 1:
             raise ValueError("Domain concurrency must be at least 1")
         if rate < 0:
-            raise ValueError("Domain rate must be 0 (unlimited) or a positive number of requests per second")
+            raise ValueError("Domain rate must be 0 (unlimited) or a positive number of "
+                             "requests per second")
         self.concurrency = concurrency
         self.rate = rate
         self._interval = 1.0 / rate if rate else 0.0
@@ -76,6 +77,13 @@ class DomainLimiter:
         with self._cond:
             domain = self._domain(domain_key(host))
             domain.paused_until = max(domain.paused_until, monotonic_time)
+
+    def paused_for(self, url_or_host: str) -> float:
+        """Seconds until this domain may be asked again after a Retry-After (0 if not paused),
+        so callers can put the work off instead of holding a thread for an hour."""
+        with self._cond:
+            domain = self._domains.get(domain_key(url_or_host))
+            return max(0.0, domain.paused_until - self._clock()) if domain else 0.0
 
     def _domain(self, key: str) -> _Domain:
         return self._domains.setdefault(key, _Domain())

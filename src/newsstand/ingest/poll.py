@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -22,6 +22,9 @@ from newsstand.ingest.urlnorm import canonical_url
 from newsstand.news.models import Article, ArticleLink, ExtractionStatus
 
 log = logging.getLogger(__name__)
+
+# Longer than this, a domain's Retry-After pause defers the work instead of blocking a thread.
+MAX_POLITE_WAIT = 30
 
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
@@ -55,6 +58,12 @@ def poll_feed(feed_id: int, *, now: datetime | None = None, config: FetchConfig 
     if feed is None:
         return PollOutcome(feed_id, "skipped")
 
+    paused = limiter.paused_for(feed.url)
+    if paused > MAX_POLITE_WAIT:
+        # The publisher asked us (via another feed or page) to wait: come back then, no error.
+        feed.next_poll_at = max(feed.next_poll_at, now + timedelta(seconds=paused))
+        feed.save(update_fields=["next_poll_at"])
+        return PollOutcome(feed.pk, "skipped", error=f"{feed.url}: the publisher asked us to wait")
     try:
         with limiter.slot(feed.url):
             fetched = fetch(feed.url, config=config, etag=feed.etag or None,

@@ -68,7 +68,7 @@ def sanitize_html(html: str, base_url: str | None = None) -> str:
         return ""
     base = base_url if _is_web_url(base_url) else None
     first = _clean(_CONTROL_CHARS.sub("", html), base)
-    return _clean(_tidy(first), base)
+    return _clean(_tidy(first), base).strip()
 
 
 def _clean(html: str, base: str | None) -> str:
@@ -142,9 +142,13 @@ def _drop_empty(root: lxml.html.HtmlElement) -> None:
             element.drop_tree() if not (element.text or "") else element.drop_tag()
 
 
+# huge_tree lifts libxml2's nesting limit (256), past which it silently drops the text.
+_PARSER = lxml.html.HTMLParser(huge_tree=True)
+
+
 def _parse_fragment(html: str) -> lxml.html.HtmlElement | None:
     try:
-        return lxml.html.fragment_fromstring(html, create_parent="div")
+        return lxml.html.fragment_fromstring(html, create_parent="div", parser=_PARSER)
     except (lxml.etree.ParserError, ValueError):
         return None
 
@@ -170,6 +174,9 @@ _BLOCK_TAGS = frozenset(
 # Cells sit side by side: a space keeps "Name" and "Age" from fusing into "NameAge".
 _CELL_TAGS = frozenset({"td", "th"})
 _SKIPPED_TAGS = frozenset({"script", "style", "template", "noscript", "head", "title"})
+# Zero-width space, BOM and soft hyphen carry nothing in plain text, and a paragraph made of them
+# alone should vanish; nbsp is a space. (ZWJ/ZWNJ stay: emoji and some scripts need them.)
+_INVISIBLE = str.maketrans({"\u200b": None, "\ufeff": None, "\xad": None, "\xa0": " "})
 _WHITESPACE = re.compile(r"[^\S\n]+")  # whitespace other than newlines
 _BLANK_LINE = re.compile(r"\n[^\S\n]*\n\s*")
 _ENTITY = re.compile(r"&(#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]{1,31});")
@@ -206,7 +213,7 @@ def _paragraphs(root: lxml.html.HtmlElement) -> list[str]:
         if skipped is not None:
             if event == "end" and element is skipped:
                 skipped = None
-                buffer.append(element.tail or "")
+                buffer.append(_spaces(element.tail))
             continue
         tag = element.tag if isinstance(element.tag, str) else ""  # "" for entities
         if event == "start":
@@ -214,8 +221,8 @@ def _paragraphs(root: lxml.html.HtmlElement) -> list[str]:
                 skipped = element
             elif tag == "pre":
                 flush()
-                buffer.append(_preformatted(element))
-                flush()
+                if preformatted := _preformatted(element):
+                    paragraphs.append(preformatted)
                 skipped = element
             else:
                 if tag in _BLOCK_TAGS:
@@ -224,28 +231,33 @@ def _paragraphs(root: lxml.html.HtmlElement) -> list[str]:
                     buffer.append("\n")
                 elif tag in _CELL_TAGS:
                     buffer.append(" ")
-                buffer.append(element.text or "")
+                buffer.append(_spaces(element.text))
             continue
         if tag in _BLOCK_TAGS:
             flush()
         elif tag in _CELL_TAGS:
             buffer.append(" ")
         if element is not root:
-            buffer.append(element.tail or "")
+            buffer.append(_spaces(element.tail))
     flush()
     return paragraphs
 
 
+def _spaces(text: str | None) -> str:
+    """Source line breaks are only spaces in HTML; "\n" in the buffer means a <br>."""
+    return text.replace("\r", " ").replace("\n", " ") if text else ""
+
+
 def _preformatted(element: lxml.html.HtmlElement) -> str:
-    # Keep the line structure of code and poems, but no blank lines: those would split it
-    # into several "paragraphs" for whoever reads the text next.
-    lines = [line.rstrip() for line in element.text_content().splitlines()]
-    return "\n".join(line for line in lines if line.strip())
+    # Keep the lines and indentation of code and poems, but no blank lines: those would split
+    # it into several "paragraphs" for whoever reads the text next.
+    text = element.text_content().translate(_INVISIBLE).expandtabs(4)
+    return "\n".join(line.rstrip() for line in text.splitlines() if line.strip())
 
 
 def _finish_paragraph(pieces: list[str]) -> str:
-    lines = "".join(pieces).replace("\r", "\n").split("\n")
-    cleaned = (_WHITESPACE.sub(" ", line.replace("\xa0", " ")).strip() for line in lines)
+    joined = "".join(pieces).translate(_INVISIBLE)
+    cleaned = (_WHITESPACE.sub(" ", line).strip() for line in joined.split("\n"))
     return "\n".join(line for line in cleaned if line)
 
 
