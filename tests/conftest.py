@@ -1,4 +1,5 @@
 import pytest
+from django.core.management import call_command
 
 from tests.localserver import LocalServer
 
@@ -27,3 +28,12 @@ def _fresh_domain_limiter():
     politeness._default = None
     yield
     politeness._default = None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _collected_static(tmp_path_factory):
+    """Pages name hashed static files, as `newsstand serve` builds them at start."""
+    from django.conf import settings
+
+    settings.STATIC_ROOT = tmp_path_factory.mktemp("static")
+    call_command("collectstatic", interactive=False, verbosity=0)

@@ -39,7 +39,9 @@ CASES = {
         "https://example.com/a",
     ),
     "tracking keys match any case": ("https://example.com/a?UTM_Source=x&Fbclid=y", "https://example.com/a"),
-    "real params kept and sorted": ("https://example.com/a?page=2&id=7&utm_source=x", "https://example.com/a?id=7&page=2"),
+    "real params kept and sorted": (
+        "https://example.com/a?page=2&id=7&utm_source=x", "https://example.com/a?id=7&page=2"
+    ),
     "blank values kept": ("https://example.com/a?b=&a", "https://example.com/a?a&b="),
     "empty query pieces dropped": ("https://example.com/a?&&id=1&", "https://example.com/a?id=1"),
     # AMP
@@ -50,7 +52,7 @@ CASES = {
     "amp=1": ("https://example.com/news/story?amp=1", "https://example.com/news/story"),
     "outputType=amp": ("https://example.com/news/story?outputType=amp", "https://example.com/news/story"),
     ".amp.html": ("https://example.com/news/story.amp.html", "https://example.com/news/story.html"),
-    "amp inside a word is kept": ("https://example.com/news/camp/ample", "https://example.com/news/camp/ample"),
+    "amp inside a word is kept": ("https://example.com/camp/ample", "https://example.com/camp/ample"),
     "amp=other value kept": ("https://example.com/a?amp=article", "https://example.com/a?amp=article"),
     # paths
     "trailing slash dropped": ("https://example.com/a/b/", "https://example.com/a/b"),

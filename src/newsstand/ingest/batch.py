@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db import connections
 from django.utils import timezone
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from newsstand.ingest.pages import process_article
 from newsstand.ingest.poll import poll_feed
@@ -53,7 +54,7 @@ def run_fetch(*, every_enabled: bool = False, workers: int = 8, progress: bool =
     errors: list[str] = []
     bar = tqdm(total=len(feed_ids) + len(page_ids), unit="job", desc="Fetching",
                disable=not progress, dynamic_ncols=True)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
+    with logging_redirect_tqdm(), ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
         running: dict[Future, str] = {pool.submit(in_thread, poll_feed, fid): "feed" for fid in feed_ids}
         running |= {pool.submit(in_thread, process_article, aid): "page" for aid in page_ids}
         while running:

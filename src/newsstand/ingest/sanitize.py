@@ -42,13 +42,14 @@ ALLOWED_ATTRIBUTES = {
     "td": {"colspan", "rowspan"},
 }
 
-# Dropped together with everything inside them: their content is code, widgets or duplicates
-# (noscript usually repeats a lazy-loaded image), never article text.
+# Dropped together with everything inside them: their content is code, widgets, controls or
+# duplicates (noscript usually repeats a lazy-loaded image), never article text. A <form> is only
+# unwrapped, like any unknown tag: some sites wrap the whole page in one.
 DROPPED_WITH_CONTENT = frozenset(
     {
         "script", "style", "template", "noscript", "iframe", "frame", "frameset", "object",
-        "embed", "applet", "svg", "math", "form", "button", "select", "textarea", "input",
-        "title", "head", "canvas", "audio", "video", "dialog",
+        "embed", "applet", "svg", "math", "button", "select", "textarea", "input", "title",
+        "head", "canvas", "audio", "video", "dialog",
     }
 )  # fmt: skip
 
@@ -139,7 +140,10 @@ def _drop_empty(root: lxml.html.HtmlElement) -> None:
         if not isinstance(element.tag, str) or element.tag in _VOID_OK:
             continue
         if len(element) == 0 and not (element.text or "").strip():
-            element.drop_tree() if not (element.text or "") else element.drop_tag()
+            if element.text:
+                element.drop_tag()  # keep the space, or "a<b> </b>c" would become "ac"
+            else:
+                element.drop_tree()  # lxml keeps the tail
 
 
 # huge_tree lifts libxml2's nesting limit (256), past which it silently drops the text.

@@ -46,6 +46,10 @@ class Command(BaseCommand):
         allowed = [*settings.NEWSSTAND_ALLOWED_FETCH_HOSTS, "127.0.0.1"]
         settings.NEWSSTAND_ALLOWED_FETCH_HOSTS = allowed
         env["NEWSSTAND_ALLOWED_FETCH_HOSTS"] = ",".join(dict.fromkeys(allowed))
+        if "NEWSSTAND_DOMAIN_RATE" not in os.environ:
+            # The demo publisher is our own process; pacing requests to it protects nobody.
+            settings.NEWSSTAND_DOMAIN_RATE = 0
+            env["NEWSSTAND_DOMAIN_RATE"] = "0"
         install_demo_feeds(f"http://127.0.0.1:{demo_port}")
         if not Article.objects.exists():
             self.stdout.write("Loading the demo news through the pipeline (poll → fetch → extract)…")

@@ -1,6 +1,7 @@
 import os
 import sys
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 
@@ -14,6 +15,9 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=int(os.environ.get("NEWSSTAND_WEB_THREADS", 4)))
 
     def handle(self, *args, host, port, workers, threads, **options):
+        # Hashed static names need a manifest; building it here (quick, incremental) is what
+        # spares users a separate collectstatic step.
+        call_command("collectstatic", interactive=False, verbosity=0)
         argv = [sys.executable, "-m", "gunicorn", "newsstand.wsgi:application",
                 "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", str(threads),
                 "--access-logfile", "-", "--error-logfile", "-", "--timeout", "60"]
