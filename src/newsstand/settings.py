@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "newsstand.ingest",
     "newsstand.news",
+    "newsstand.intel",
+    "newsstand.api",
     "newsstand.web",
     "newsstand.demo",
 ]
@@ -136,6 +138,8 @@ NEWSSTAND_DOMAIN_RATE = float(os.environ.get("NEWSSTAND_DOMAIN_RATE", 2.0))  # r
 NEWSSTAND_POLL_MIN_INTERVAL = int(os.environ.get("NEWSSTAND_POLL_MIN_INTERVAL", 5 * 60))
 NEWSSTAND_POLL_MAX_INTERVAL = int(os.environ.get("NEWSSTAND_POLL_MAX_INTERVAL", 24 * 3600))
 NEWSSTAND_POLL_DEFAULT_INTERVAL = int(os.environ.get("NEWSSTAND_POLL_DEFAULT_INTERVAL", 30 * 60))
+# Off: articles are what the feeds carry, no article page is requested (excerpt-only mode).
+NEWSSTAND_FETCH_PAGES = env_bool("NEWSSTAND_FETCH_PAGES", True)
 NEWSSTAND_FETCH_WORKERS = int(os.environ.get("NEWSSTAND_FETCH_WORKERS", 8))
 
 LOGGING = {

@@ -23,7 +23,7 @@ def serve_story(server, path, title, topic, **page_options):
 
 def poll_and_read(feed):
     outcome = poll_feed(feed.pk)
-    for article_id in outcome.new_article_ids + outcome.updated_article_ids:
+    for article_id in outcome.pages_to_read:
         process_article(article_id)
     return outcome
 

@@ -72,7 +72,7 @@ def run_fetch(*, every_enabled: bool = False, workers: int = 8, progress: bool =
                     feeds[outcome.status] += 1
                     if outcome.error:
                         errors.append(outcome.error)
-                    new_pages = list(outcome.new_article_ids) + list(outcome.updated_article_ids)
+                    new_pages = outcome.pages_to_read
                     bar.total += len(new_pages)
                     bar.refresh()
                     for aid in new_pages:

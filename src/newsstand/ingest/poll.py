@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -19,7 +20,7 @@ from newsstand.ingest.models import Feed
 from newsstand.ingest.politeness import DomainLimiter, default_limiter
 from newsstand.ingest.sanitize import html_to_text, plain_text, sanitize_html
 from newsstand.ingest.urlnorm import canonical_url
-from newsstand.news.models import Article, ArticleLink, ExtractionStatus
+from newsstand.news.models import Article, ArticleLink, ExtractionStatus, HeadlineChange
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +40,15 @@ class PollOutcome:
     new_article_ids: tuple[int, ...] = ()
     updated_article_ids: tuple[int, ...] = ()
     error: str = ""
+    # New or revised articles whose page must be read next (empty when page fetching is off).
+    pages_to_read: tuple[int, ...] = ()
 
 
 @dataclass
 class StoredEntries:
     new_ids: list[int] = field(default_factory=list)
     updated_ids: list[int] = field(default_factory=list)
+    pages_to_read: list[int] = field(default_factory=list)
     skipped_no_link: int = 0
 
 
@@ -88,7 +92,7 @@ def poll_feed(feed_id: int, *, now: datetime | None = None, config: FetchConfig 
     except FeedParseError as error:
         return record_failure(feed, now, policy, str(error), status=fetched.status, retry_after=None)
 
-    stored = store_entries(feed, parsed, now)
+    stored = store_entries(feed, parsed, now, fetch_pages=settings.NEWSSTAND_FETCH_PAGES)
     follow_permanent_redirect(feed, fetched)
     entry_times = [e.published for e in parsed.entries if e.published]
     plan = schedule.after_success(now, policy, entry_times=entry_times,
@@ -113,7 +117,8 @@ def poll_feed(feed_id: int, *, now: datetime | None = None, config: FetchConfig 
         source.save(update_fields=["homepage_url", "favicon_url"])
     log.info("feed=%s status=%s entries=%d new=%d updated=%d", feed.url, fetched.status,
              len(parsed.entries), len(stored.new_ids), len(stored.updated_ids))
-    return PollOutcome(feed.pk, "updated", tuple(stored.new_ids), tuple(stored.updated_ids))
+    return PollOutcome(feed.pk, "updated", tuple(stored.new_ids), tuple(stored.updated_ids),
+                       pages_to_read=tuple(stored.pages_to_read))
 
 
 def record_failure(feed: Feed, now: datetime, policy: schedule.PollPolicy, message: str, *,
@@ -152,7 +157,7 @@ def follow_permanent_redirect(feed: Feed, fetched: Fetched) -> None:
         feed.url = new_url
 
 
-def store_entries(feed: Feed, parsed: ParsedFeed, now: datetime) -> StoredEntries:
+def store_entries(feed: Feed, parsed: ParsedFeed, now: datetime, *, fetch_pages: bool = True) -> StoredEntries:
     """Insert new entries and update changed ones in place. The same entry is found again by
     its guid in this feed or by any normalized URL it is known by, so re-polling never
     duplicates; the unique URL key settles races between workers."""
@@ -176,13 +181,16 @@ def store_entries(feed: Feed, parsed: ParsedFeed, now: datetime) -> StoredEntrie
             seen_keys.add(key)
             article_id = by_guid.get((entry.guid or "")[:1000]) or by_key.get(key)
             if article_id:
-                if update_article_from_entry(existing[article_id], entry, now):
+                article = existing[article_id]
+                if update_article_from_entry(article, entry, now):
                     stored.updated_ids.append(article_id)
-                continue
-            article = create_article(feed, entry, key, now)
-            if article is None:
-                continue
-            stored.new_ids.append(article.pk)
+            else:
+                article = create_article(feed, entry, key, now, fetch_pages=fetch_pages)
+                if article is None:
+                    continue
+                stored.new_ids.append(article.pk)
+            if article.extraction_status == ExtractionStatus.PENDING and article.pk not in stored.pages_to_read:
+                stored.pages_to_read.append(article.pk)
     return stored
 
 
@@ -196,8 +204,15 @@ def entry_fields(entry: ParsedEntry, base_url: str) -> dict:
     }
 
 
-def create_article(feed: Feed, entry: ParsedEntry, key: str, now: datetime) -> Article | None:
+def create_article(feed: Feed, entry: ParsedEntry, key: str, now: datetime, *,
+                   fetch_pages: bool = True) -> Article | None:
     fields = entry_fields(entry, entry.link)
+    if not fetch_pages:
+        # Feeds-only mode: the feed's own content is the article (no page request at all).
+        html = fields["feed_content_html"] or fields["summary_html"]
+        text = html_to_text(html) if html else ""
+        fields |= {"html": html, "text": text, "word_count": len(text.split()), "extracted_at": now,
+                   "extraction_status": ExtractionStatus.FEED_ONLY if text else ExtractionStatus.FAILED}
     try:
         with transaction.atomic():
             article = Article.objects.create(
@@ -220,6 +235,8 @@ def update_article_from_entry(article: Article, entry: ParsedEntry, now: datetim
     newer = entry.updated and (article.updated_at is None or entry.updated > article.updated_at)
     if not changed and not newer:
         return False
+    if "title" in changed:
+        HeadlineChange.objects.create(article=article, title=article.title, replaced_at=now)
     for name, value in changed.items():
         setattr(article, name, value)
     update_fields = list(changed)

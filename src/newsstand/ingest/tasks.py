@@ -14,7 +14,7 @@ PAGE_BATCH = 10
 @task()
 def poll_feed_task(feed_id: int) -> dict:
     outcome = poll_feed(feed_id)
-    enqueue_pages(list(outcome.new_article_ids) + list(outcome.updated_article_ids))
+    enqueue_pages(list(outcome.pages_to_read))
     return {"status": outcome.status, "new": len(outcome.new_article_ids), "error": outcome.error}
 
 

@@ -22,6 +22,49 @@ class ArticleQuerySet(models.QuerySet):
         return self.visible().select_related("source").order_by("-published_at", "-id")
 
 
+class Story(models.Model):
+    """One event covered by one or more outlets (filled by newsstand.intel)."""
+
+    headline = models.CharField(max_length=1000)
+    first_seen_at = models.DateTimeField(db_index=True)
+    last_updated_at = models.DateTimeField(db_index=True)
+    article_count = models.PositiveIntegerField(default=0)
+    source_count = models.PositiveIntegerField(default=0, help_text="distinct outlets")
+    # The article that broke the story (earliest published).
+    first_article = models.ForeignKey("Article", on_delete=models.SET_NULL, null=True, blank=True,
+                                      related_name="+")
+    # Ranking for "top stories", recomputed by intel when the story changes.
+    score = models.FloatField(default=0, db_index=True)
+
+    class Meta:
+        verbose_name_plural = "stories"
+        ordering = ["-last_updated_at"]
+
+    def __str__(self) -> str:
+        return self.headline
+
+
+class Tag(models.Model):
+    """A hashtag: a normalized keyphrase or named entity ("#NationalCrimeAgency")."""
+
+    class Kind(models.TextChoices):
+        TOPIC = "topic", "topic"
+        PERSON = "person", "person"
+        ORGANIZATION = "org", "organization"
+        PLACE = "place", "place"
+
+    slug = models.SlugField(max_length=200, unique=True, help_text="lowercase key, e.g. nationalcrimeagency")
+    name = models.CharField(max_length=200, help_text="display form without '#', e.g. NationalCrimeAgency")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TOPIC)
+    article_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return "#" + self.name
+
+
 class Article(models.Model):
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="articles")
     feed = models.ForeignKey(Feed, on_delete=models.SET_NULL, null=True, blank=True, related_name="articles")
@@ -50,6 +93,14 @@ class Article(models.Model):
     # A lease: a worker that claims the page sets this; a crashed worker's claim expires.
     claimed_until = models.DateTimeField(null=True, blank=True)
     extracted_at = models.DateTimeField(null=True, blank=True)
+
+    # Story intelligence (newsstand.intel); empty until it has run.
+    story = models.ForeignKey(Story, on_delete=models.SET_NULL, null=True, blank=True, related_name="articles")
+    # A wire copy or reprint points at the original (the earliest); shown as "also published by".
+    duplicate_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="duplicates")
+    embedding = models.BinaryField(null=True, blank=True, editable=False, help_text="float32 vector")
+    tags = models.ManyToManyField(Tag, through="ArticleTag", related_name="articles", blank=True)
 
     objects = ArticleQuerySet.as_manager()
 
@@ -80,3 +131,38 @@ class ArticleLink(models.Model):
 
     def __str__(self) -> str:
         return self.url_key
+
+
+class ArticleTag(models.Model):
+    article = models.ForeignKey(Article, on_delete=models.CASCADE)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE)
+    score = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["article", "tag"], name="articletag_unique")]
+        indexes = [models.Index(fields=["tag", "article"], name="articletag_tag_idx")]
+
+
+class RelatedArticle(models.Model):
+    """Computed at ingest, never on the request path; `reason` is shown to readers."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="related_links")
+    related = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    reason = models.CharField(max_length=200, help_text='e.g. "same story", "also about #Topic"')
+    rank = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["article", "rank"]
+        constraints = [models.UniqueConstraint(fields=["article", "related"], name="related_unique")]
+
+
+class HeadlineChange(models.Model):
+    """A headline an article had before the publisher retitled it."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="headline_history")
+    title = models.CharField(max_length=1000)
+    replaced_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["article", "replaced_at"]
