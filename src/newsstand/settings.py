@@ -2,6 +2,7 @@
 the defaults serve the embedded case: SQLite and files under ./var."""
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -88,6 +89,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
+    # A file, not memory: tests start real `newsstand worker` processes on the test database.
+    # One file per test run, so concurrent runs never share a test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"newsstand-test-{os.getpid()}.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
