@@ -72,9 +72,10 @@ def make_handler(site: DemoSite):
 
 def start_demo_server(host: str = "127.0.0.1", port: int = 8001) -> ThreadingHTTPServer:
     """Starts serving in a daemon thread; returns the server (call .shutdown() to stop)."""
-    site = DemoSite(f"http://{host}:{port}")
+    site = DemoSite("")
     httpd = ThreadingHTTPServer((host, port), make_handler(site))
     httpd.daemon_threads = True
+    site.base_url = f"http://{host}:{httpd.server_address[1]}"  # port 0 picks a free one
     site.routes  # render before the first request, not during it
     threading.Thread(target=httpd.serve_forever, name="demo-server", daemon=True).start()
     log.info("demo publisher serving %d pages on %s", len(site.routes), site.base_url)

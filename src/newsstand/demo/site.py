@@ -37,7 +37,8 @@ def demo_feeds() -> tuple[DemoFeed, ...]:
 
 
 def page_path(article: DemoArticle) -> str:
-    return "/wiki/" + quote(article.slug, safe=",()'_-.!")
+    # Slugs come percent-encoded from Wikinews already; keep their escapes as they are.
+    return "/wiki/" + quote(article.slug, safe=",()'_-.!%")
 
 
 def lead(article: DemoArticle) -> str:
