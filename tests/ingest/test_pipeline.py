@@ -174,3 +174,41 @@ def test_crash_mid_extraction_leaves_nothing_half_written(local_server, news_fee
     later = timezone.now() + pages.CLAIM_LEASE + timedelta(seconds=1)
     assert process_article(article_id, now=later).status == ExtractionStatus.DONE
     assert Article.objects.count() == 2
+
+
+def test_retitled_article_keeps_its_headline_history(local_server, news_feed):
+    poll_and_read(news_feed)
+    local_server.route("/feed.xml", rss([
+        rss_item(local_server.url("/2026/bridge"), "Bridge reopens to traffic", guid="g-bridge"),
+    ]), content_type="application/rss+xml")
+    poll_feed(news_feed.pk)
+    bridge = Article.objects.get(guid="g-bridge")
+    assert bridge.title == "Bridge reopens to traffic"
+    assert list(bridge.headline_history.values_list("title", flat=True)) == ["Bridge reopens"]
+
+
+def test_feeds_only_mode_never_requests_a_page(local_server, settings):
+    settings.NEWSSTAND_FETCH_PAGES = False
+    local_server.route("/f.xml", rss([
+        rss_item(local_server.url("/p"), "Teaser", description="<p>Only the summary.</p>"),
+        rss_item(local_server.url("/q"), "Nothing"),
+    ]), content_type="application/rss+xml")
+    outcome = poll_feed(create_feed(local_server.url("/f.xml"), "Brief").pk)
+    assert len(outcome.new_article_ids) == 2 and outcome.pages_to_read == ()
+    assert [r.path for r in local_server.requests] == ["/f.xml"]
+    teaser = Article.objects.get(title="Teaser")
+    assert teaser.extraction_status == ExtractionStatus.FEED_ONLY and teaser.text == "Only the summary."
+    assert Article.objects.get(title="Nothing").extraction_status == ExtractionStatus.FAILED
+
+
+def test_transient_page_failure_is_retried_later(local_server):
+    local_server.route("/f.xml", rss([rss_item(local_server.url("/busy"), "Busy")]), content_type="application/rss+xml")
+    local_server.route("/busy", "busy", status=503)
+    outcome = poll_feed(create_feed(local_server.url("/f.xml"), "Busy").pk)
+    article_id = outcome.pages_to_read[0]
+    assert process_article(article_id).status == "retry"
+    article = Article.objects.get(pk=article_id)
+    assert article.extraction_status == ExtractionStatus.PENDING and "503" in article.extraction_error
+    assert article.claimed_until > timezone.now()
+    serve_story(local_server, "/busy", "Busy", "port")
+    assert process_article(article_id, now=article.claimed_until + timedelta(seconds=1)).status == ExtractionStatus.DONE

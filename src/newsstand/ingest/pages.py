@@ -76,19 +76,30 @@ def claim(article_id: int, now: datetime) -> bool:
     )
 
 
-def read_page(url: str, config: FetchConfig, limiter: DomainLimiter) -> tuple[ExtractedPage | None, str, str]:
-    """Returns (page or None, final URL, error in plain words)."""
+@dataclass(frozen=True)
+class PageRead:
+    page: ExtractedPage | None
+    final_url: str
+    error: str = ""          # plain words
+    transient: bool = False  # worth trying again later (timeouts, 5xx, 429)
+
+
+def is_transient(error: FetchError) -> bool:
+    return error.kind in ("timeout", "network") or error.status in (429, 500, 502, 503, 504)
+
+
+def read_page(url: str, config: FetchConfig, limiter: DomainLimiter) -> PageRead:
     try:
         with limiter.slot(url):
             fetched = fetch(url, config=config, accept=PAGE_ACCEPT)
     except FetchError as error:
         if error.retry_after:
             limiter.delay_until(url, time.monotonic() + error.retry_after)
-        return None, url, f"The article page could not be fetched: {error.message}"
+        return PageRead(None, url, f"The article page could not be fetched: {error.message}", is_transient(error))
     try:
-        return extract_page(fetched.text(), fetched.url), fetched.url, ""
+        return PageRead(extract_page(fetched.text(), fetched.url), fetched.url)
     except ExtractionError as error:
-        return None, fetched.url, f"The article page could not be read: {error.message}"
+        return PageRead(None, fetched.url, f"The article page could not be read: {error.message}")
 
 
 def process_article(article_id: int, *, now: datetime | None = None, config: FetchConfig | None = None,
@@ -104,8 +115,15 @@ def process_article(article_id: int, *, now: datetime | None = None, config: Fet
         Article.objects.filter(pk=article_id).update(claimed_until=now + timedelta(seconds=paused),
                                                      extraction_attempts=F("extraction_attempts") - 1)
         return PageOutcome(article_id, "skipped", error="the publisher asked us to wait")
-    page, final_url, page_error = read_page(article.url, config or FetchConfig.from_settings(), limiter)
+    read = read_page(article.url, config or FetchConfig.from_settings(), limiter)
+    page, final_url, page_error = read.page, read.final_url, read.error
     chosen = choose_text(page, article.feed_content_html, page_error)
+    if chosen.status == ExtractionStatus.FAILED and read.transient and article.extraction_attempts < MAX_ATTEMPTS:
+        # Nothing to show yet and the failure may pass: keep the job, back off, try again.
+        retry_at = now + timedelta(minutes=2 ** article.extraction_attempts)
+        Article.objects.filter(pk=article_id).update(claimed_until=retry_at, extraction_error=chosen.error[:2000])
+        log.warning("article=%s url=%s %s; retrying after %s", article.pk, article.url, chosen.error, retry_at)
+        return PageOutcome(article_id, "retry", error=chosen.error)
     keys = {canonical_url(article.url), canonical_url(final_url)}
     if page and page.canonical_url:
         keys.add(canonical_url(page.canonical_url))

@@ -1,0 +1,36 @@
+"""State that only story intelligence needs, kept beside the news models rather than in them:
+a story's running profile (so assigning an article never re-reads every member) and the
+MinHash band keys that make near-duplicate lookup a plain indexed query on any database."""
+
+from django.db import models
+
+from newsstand.news.models import Article, Story
+
+
+class StoryProfile(models.Model):
+    """What an incoming article is compared with. Sums, not means, so adding an article is
+    one update and removing one (repair) is exact."""
+
+    story = models.OneToOneField(Story, on_delete=models.CASCADE, primary_key=True, related_name="profile")
+    vector_sum = models.BinaryField(help_text="float32 sum of the members' unit vectors")
+    vector_count = models.PositiveIntegerField(default=0)
+    # {entity slug: number of member articles naming it}
+    entities = models.JSONField(default=dict)
+    # {content word: number of member articles using it in title or lead}
+    terms = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"profile of story {self.story_id}"
+
+
+class MinHashBand(models.Model):
+    """One LSH band of an article's MinHash signature. Articles sharing any band key are
+    near-duplicate candidates; the database index replaces datasketch's in-memory buckets so
+    that every worker sees the same buckets."""
+
+    key = models.BigIntegerField()
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["key"], name="intel_minhash_key_idx")]
+        constraints = [models.UniqueConstraint(fields=["article", "key"], name="intel_minhash_unique")]
