@@ -1,6 +1,8 @@
 """The bundled demo goes through the real pipeline: a local publisher serves the Wikinews
 corpus as RSS, Atom and JSON Feed; `fetch` polls, reads every page and stores clean text."""
 
+import re
+
 import pytest
 from django.core.management import call_command
 
@@ -38,3 +40,11 @@ def test_demo_corpus_is_ingested_whole_and_credited(demo_publisher, client):
     call_command("fetch", "--all", "--no-progress")  # again: every feed answers 304
     assert Article.objects.count() == len(corpus)
     assert set(Feed.objects.values_list("last_status", flat=True)) == {304}
+
+
+def test_corpus_paragraphs_carry_no_scraped_dateline():
+    corpus = load_corpus()
+    assert len(corpus) == 293
+    assert all(a.paragraphs and a.title for a in corpus)
+    dateline = re.compile(r"^\w+day, \w+ \d{1,2}, \d{4}")
+    assert not [a.title for a in corpus if dateline.match(a.paragraphs[0])]

@@ -16,7 +16,7 @@ LICENSE_NAME = "CC BY 2.5"
 LICENSE_URL = "https://creativecommons.org/licenses/by/2.5/"
 ATTRIBUTION = "From Wikinews, the free news source, under CC BY 2.5"
 
-DATELINE = re.compile(r"^(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), \w+ \d{1,2}, \d{4}\s*$")
+DATELINE = re.compile(r"^(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), \w+ \d{1,2}, \d{4}\b\s*")
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,10 @@ def clean_url(url: str) -> str:
 def split_paragraphs(text: str) -> tuple[str, ...]:
     paragraphs = [re.sub(r"\s+", " ", p).strip() for p in re.split(r"\n\s*\n", text)]
     paragraphs = [p for p in paragraphs if p]
-    if paragraphs and DATELINE.match(paragraphs[0]):
-        paragraphs = paragraphs[1:]  # the date is in the page's metadata
+    if paragraphs:
+        # The date is in the page's metadata; sometimes the scrape glued it to the lead.
+        paragraphs[0] = DATELINE.sub("", paragraphs[0])
+    paragraphs = [p for p in paragraphs if p]
     return tuple(paragraphs)
 
 
