@@ -10,7 +10,7 @@ import time
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from newsstand.news.models import Article
 
@@ -41,7 +41,11 @@ class Command(BaseCommand):
         from newsstand.demo.server import start_demo_server
         from newsstand.demo.setup import install_demo_feeds
 
-        start_demo_server("127.0.0.1", demo_port)
+        try:
+            start_demo_server("127.0.0.1", demo_port)
+        except OSError as error:
+            raise CommandError(f"The demo publisher cannot listen on 127.0.0.1:{demo_port} ({error.strerror}); "
+                               "set NEWSSTAND_DEMO_PORT or --demo-port to a free port.") from error
         # The demo publisher lives on loopback, which the SSRF guard refuses unless allow-listed.
         allowed = [*settings.NEWSSTAND_ALLOWED_FETCH_HOSTS, "127.0.0.1"]
         settings.NEWSSTAND_ALLOWED_FETCH_HOSTS = allowed
