@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.sitemaps",
     "django_tasks",
     "django_tasks_db",
     "newsstand.ingest",
@@ -49,8 +50,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that it times and counts everything below it (see newsstand.web.metrics).
+    "newsstand.web.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.http.ConditionalGetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -145,6 +149,20 @@ NEWSSTAND_POLL_DEFAULT_INTERVAL = int(os.environ.get("NEWSSTAND_POLL_DEFAULT_INT
 # Off: articles are what the feeds carry, no article page is requested (excerpt-only mode).
 NEWSSTAND_FETCH_PAGES = env_bool("NEWSSTAND_FETCH_PAGES", True)
 NEWSSTAND_FETCH_WORKERS = int(os.environ.get("NEWSSTAND_FETCH_WORKERS", 8))
+
+# --- image proxy (newsstand.web.imageproxy) ---------------------------------------------------
+# Empty: DATA_DIR/images. A rebuildable cache; delete it whenever you like.
+NEWSSTAND_IMAGE_CACHE_DIR = os.environ.get("NEWSSTAND_IMAGE_CACHE_DIR", "")
+NEWSSTAND_IMAGE_MAX_BYTES = int(os.environ.get("NEWSSTAND_IMAGE_MAX_BYTES", 8 * 1024 * 1024))
+# Checked from the header before decoding (decompression bombs). 25 MP covers a 6000x4000 photo.
+NEWSSTAND_IMAGE_MAX_PIXELS = int(os.environ.get("NEWSSTAND_IMAGE_MAX_PIXELS", 25_000_000))
+NEWSSTAND_IMAGE_WIDTHS = tuple(int(w) for w in env_list("NEWSSTAND_IMAGE_WIDTHS", "120,240,360,480,720,960,1200"))
+# Wall clock for fetching one original; a reader's page is waiting for it.
+NEWSSTAND_IMAGE_FETCH_TIMEOUT = float(os.environ.get("NEWSSTAND_IMAGE_FETCH_TIMEOUT", 15))
+
+# --- metrics (newsstand.web.metrics) ------------------------------------------------------------
+# When set, /metrics answers only requests with "Authorization: Bearer <token>".
+NEWSSTAND_METRICS_TOKEN = os.environ.get("NEWSSTAND_METRICS_TOKEN", "")
 
 LOGGING = {
     "version": 1,

@@ -113,9 +113,9 @@ def render_page(article: DemoArticle, base: str) -> bytes:
 <h1>{escape(article.title)}</h1>
 <p class="byline">By Wikinews contributors · <time datetime="{article.published.isoformat()}">{day}</time></p>
 {body}
-<h2>Sources</h2><p class="license">{escape(ATTRIBUTION)}. Original: <a href="{escape(article.original_url)}">{escape(article.original_url)}</a>,
-<a href="{LICENSE_URL}">{LICENSE_NAME}</a>.</p>
-</article></main>
+</article>
+<section class="license"><p>{escape(ATTRIBUTION)}. Original: <a href="{escape(article.original_url)}">{escape(article.original_url)}</a>,
+<a href="{LICENSE_URL}">{LICENSE_NAME}</a>.</p></section></main>
 <aside><h2>Share this article</h2><ul><li><a href="#">Share on social media</a></li><li><a href="#">Email</a></li></ul></aside>
 <footer><p>All text is available under the Creative Commons Attribution 2.5 License. Privacy policy · About · Disclaimers</p></footer>
 </body></html>""".encode()

@@ -1,0 +1,82 @@
+"""Template helpers for the reader pages: times, proxied images, query-string links and
+JSON-LD. Each returns escaped HTML built with format_html, never string concatenation."""
+
+from __future__ import annotations
+
+import json
+
+from django import template
+from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.utils import timezone
+from django.utils.dateformat import format as format_date
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from newsstand.web import images
+
+register = template.Library()
+
+# The same escapes as django.utils.html.json_script: inside <script>, "</script>" or "<!--"
+# in a headline would end or confuse the element; \u003C keeps them inert and valid JSON.
+_SCRIPT_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026",
+                   ord("\u2028"): "\\u2028", ord("\u2029"): "\\u2029"}
+
+
+@register.simple_tag
+def reltime(value):
+    """<time> with a relative text, the exact time on hover, and data-reltime so site.js
+    re-renders both in the reader's own locale and time zone."""
+    if value is None:
+        return ""
+    local = timezone.localtime(value)
+    return format_html(
+        '<time datetime="{}" title="{}" data-reltime>{}</time>',
+        value.isoformat(), format_date(local, "j F Y, H:i T"), naturaltime(value),
+    )
+
+
+@register.inclusion_tag("web/_picture.html")
+def picture(url, sizes, css_class="", lazy=True, largest=1600, default=640):
+    return {"pic": images.picture(url, sizes, largest=largest, default=default),
+            "css_class": css_class, "lazy": lazy}
+
+
+@register.simple_tag
+def source_icon(source, size=20):
+    """The publisher's favicon (or logo) beside its name; decorative (alt=""), as the name
+    is always printed next to it."""
+    url = images.icon(source.favicon_url or source.logo_url, size * 2)
+    if not url:
+        return ""
+    return format_html('<img class="source-icon" src="{}" alt="" width="{}" height="{}" loading="lazy">',
+                       url, size, size)
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context, **changes):
+    """This page's query string with some parameters replaced (None removes one): the
+    "load more" link keeps the reader's filters."""
+    params = context["request"].GET.copy()
+    for key, value in changes.items():
+        if value in (None, ""):
+            params.pop(key, None)
+        else:
+            params[key] = value
+    encoded = params.urlencode()
+    return "?" + encoded if encoded else "?"
+
+
+@register.filter
+def ld_json(data):
+    """A dict as the body of <script type="application/ld+json">."""
+    return mark_safe(json.dumps(data, ensure_ascii=False).translate(_SCRIPT_ESCAPES))
+
+
+@register.filter
+def excerpt(text, length=220):
+    """The first sentences of a text, cut at a word boundary."""
+    text = " ".join((text or "").split())
+    if len(text) <= length:
+        return text
+    cut = text[:length].rsplit(" ", 1)[0].rstrip(",;:-")
+    return cut + "…"
