@@ -212,3 +212,21 @@ def test_transient_page_failure_is_retried_later(local_server):
     assert article.claimed_until > timezone.now()
     serve_story(local_server, "/busy", "Busy", "port")
     assert process_article(article_id, now=article.claimed_until + timedelta(seconds=1)).status == ExtractionStatus.DONE
+
+
+def test_racing_worker_that_stored_an_entry_first_wins_it(local_server):
+    """Between our lookup and our insert another worker stored one of the entries: the batch
+    insert clashes, and the one-by-one fallback keeps the rest."""
+    from newsstand.ingest.feedparse import ParsedEntry
+    from newsstand.ingest.poll import create_articles
+
+    feed = create_feed(local_server.url("/f.xml"), "Race")
+    entries = [ParsedEntry(guid=None, link=f"https://race.example/{n}", title=f"T{n}", author="",
+                           published=None, updated=None, summary_html="", content_html="",
+                           image_url=None, tags=()) for n in range(3)]
+    taken = Article.objects.create(source=feed.source, url="https://race.example/1", title="first",
+                                   published_at=timezone.now())
+    ArticleLink.objects.create(url_key="https://race.example/1", article=taken)
+    created = create_articles(feed, [(e, e.link) for e in entries], timezone.now(), fetch_pages=True)
+    assert [a.title for a in created] == ["T0", "T2"]
+    assert Article.objects.count() == 3 and ArticleLink.objects.count() == 3

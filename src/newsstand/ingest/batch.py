@@ -1,12 +1,19 @@
 """`newsstand fetch`: poll feeds once and finish every page they bring, in one process,
-with a progress bar. Polls and page reads overlap in a thread pool (they mostly wait on the
-network); the steps are the same functions the background tasks run."""
+with a progress bar. The steps are the same functions the background tasks run.
+
+Work is split by what it waits on: HTTP and database calls run in a few threads (they
+mostly wait on the network), while page extraction — pure CPU — runs in a pool of
+processes, one per core, so it is not serialized behind the GIL."""
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
+import queue
+import threading
 from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from django.db import connections
@@ -14,6 +21,7 @@ from django.utils import timezone
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
+from newsstand.ingest.extract import ExtractedPage, extract_page
 from newsstand.ingest.pages import process_article
 from newsstand.ingest.poll import poll_feed
 from newsstand.ingest.scheduler import claim_due_feeds, lost_pages
@@ -37,12 +45,13 @@ class FetchSummary:
         return f"Feeds: {feeds}. Article pages: {pages}."
 
 
-def in_thread(function, *args):
-    try:
-        return function(*args)
-    finally:
-        # Threads die with the pool; their connections must not linger open.
-        connections.close_all()
+def extraction_pool() -> ProcessPoolExecutor | None:
+    """One extraction process per core; none on a single core, where it would only add
+    copying. Spawned, not forked: forking a process that already runs threads is unsafe."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if cores < 2:
+        return None
+    return ProcessPoolExecutor(max_workers=cores, mp_context=multiprocessing.get_context("spawn"))
 
 
 def run_fetch(*, every_enabled: bool = False, workers: int = 8, progress: bool = True) -> FetchSummary:
@@ -52,33 +61,66 @@ def run_fetch(*, every_enabled: bool = False, workers: int = 8, progress: bool =
     feeds: Counter = Counter()
     pages: Counter = Counter()
     errors: list[str] = []
-    bar = tqdm(total=len(feed_ids) + len(page_ids), unit="job", desc="Fetching",
-               disable=not progress, dynamic_ncols=True)
-    with logging_redirect_tqdm(), ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
-        running: dict[Future, str] = {pool.submit(in_thread, poll_feed, fid): "feed" for fid in feed_ids}
-        running |= {pool.submit(in_thread, process_article, aid): "page" for aid in page_ids}
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                kind = running.pop(future)
-                bar.update(1)
+    if not feed_ids and not page_ids:
+        return FetchSummary(feeds, pages, ())
+
+    pool = extraction_pool()
+
+    def extract(html: str, url: str) -> ExtractedPage:
+        return pool.submit(extract_page, html, url).result() if pool else extract_page(html, url)
+
+    jobs: queue.SimpleQueue = queue.SimpleQueue()
+    results: queue.SimpleQueue = queue.SimpleQueue()
+
+    def work() -> None:
+        try:
+            while (job := jobs.get()) is not None:
+                kind, item_id = job
                 try:
-                    outcome = future.result()
+                    if kind == "feed":
+                        results.put((kind, poll_feed(item_id), None))
+                    else:
+                        results.put((kind, process_article(item_id, extract=extract), None))
                 except Exception as exc:  # a bug must not stop the other feeds
-                    log.exception("%s job crashed", kind)
+                    log.exception("%s %s crashed", kind, item_id)
+                    results.put((kind, None, exc))
+        finally:
+            connections.close_all()  # once per thread, not per job: connecting is not free
+
+    for feed_id in feed_ids:
+        jobs.put(("feed", feed_id))
+    for article_id in page_ids:
+        jobs.put(("page", article_id))
+    pending = len(feed_ids) + len(page_ids)
+    threads = [threading.Thread(target=work, name=f"fetch-{n}", daemon=True) for n in range(workers)]
+    bar = tqdm(total=pending, unit="job", desc="Fetching", disable=not progress, dynamic_ncols=True)
+    try:
+        with logging_redirect_tqdm():
+            for thread in threads:
+                thread.start()
+            while pending:
+                kind, outcome, exc = results.get()
+                pending -= 1
+                bar.update(1)
+                if exc is not None:
                     errors.append(f"{kind} job crashed: {exc}")
-                    continue
-                if kind == "feed":
+                elif kind == "feed":
                     feeds[outcome.status] += 1
                     if outcome.error:
                         errors.append(outcome.error)
-                    new_pages = outcome.pages_to_read
-                    bar.total += len(new_pages)
-                    bar.refresh()
-                    for aid in new_pages:
-                        running[pool.submit(in_thread, process_article, aid)] = "page"
+                    for article_id in outcome.pages_to_read:
+                        jobs.put(("page", article_id))
+                    pending += len(outcome.pages_to_read)
+                    bar.total += len(outcome.pages_to_read)
                 else:
                     pages[outcome.status] += 1
-            bar.set_postfix(feeds=sum(feeds.values()), pages=sum(pages.values()), refresh=False)
-    bar.close()
+                bar.set_postfix(feeds=sum(feeds.values()), pages=sum(pages.values()), refresh=False)
+    finally:
+        for _ in threads:
+            jobs.put(None)
+        for thread in threads:
+            thread.join()
+        bar.close()
+        if pool:
+            pool.shutdown(cancel_futures=True)
     return FetchSummary(feeds, pages, tuple(errors))

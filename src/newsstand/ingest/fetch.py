@@ -170,16 +170,31 @@ def _client(allowed_hosts: frozenset[str], connect: float, read: float) -> httpx
 
 def _exchange(client: httpx.Client, url: httpx.URL, headers: dict[str, str],
               config: FetchConfig) -> tuple[httpx.Response, bytes]:
-    """One request/response; the body is read only for 2xx (nobody needs error pages)."""
+    """One request/response; the body is kept only for 2xx (nobody needs error pages)."""
     try:
         with client.stream("GET", url, headers=headers) as response:
-            body = _read_body(response, config) if 200 <= response.status_code < 300 else b""
-            return response, body
+            if 200 <= response.status_code < 300:
+                return response, _read_body(response, config)
+            _drain(response)
+            return response, b""
     except FetchError as err:
         raise FetchError(err.kind, err.message, url=str(url), status=err.status,
                          retry_after=err.retry_after) from None
     except httpx.HTTPError as exc:
         raise _transport_error(exc, url, config) from None
+
+
+def _drain(response: httpx.Response, limit: int = 64 * 1024) -> None:
+    """Read and drop a short 304/redirect/error body, so the connection goes back to the pool
+    instead of being closed (a new TLS handshake for every unchanged feed otherwise)."""
+    read = 0
+    try:
+        for chunk in response.iter_raw():
+            read += len(chunk)
+            if read > limit:
+                return  # a long error page is not worth reading; the connection is closed
+    except httpx.HTTPError:
+        pass  # the status is what matters; a broken error body changes nothing
 
 
 def _parse_url(raw: str) -> httpx.URL:

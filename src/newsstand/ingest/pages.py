@@ -8,6 +8,7 @@ import hashlib
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -88,7 +89,10 @@ def is_transient(error: FetchError) -> bool:
     return error.kind in ("timeout", "network") or error.status in (429, 500, 502, 503, 504)
 
 
-def read_page(url: str, config: FetchConfig, limiter: DomainLimiter) -> PageRead:
+Extract = Callable[[str, str], ExtractedPage]
+
+
+def read_page(url: str, config: FetchConfig, limiter: DomainLimiter, extract: Extract = extract_page) -> PageRead:
     try:
         with limiter.slot(url):
             fetched = fetch(url, config=config, accept=PAGE_ACCEPT)
@@ -97,13 +101,15 @@ def read_page(url: str, config: FetchConfig, limiter: DomainLimiter) -> PageRead
             limiter.delay_until(url, time.monotonic() + error.retry_after)
         return PageRead(None, url, f"The article page could not be fetched: {error.message}", is_transient(error))
     try:
-        return PageRead(extract_page(fetched.text(), fetched.url), fetched.url)
+        return PageRead(extract(fetched.text(), fetched.url), fetched.url)
     except ExtractionError as error:
         return PageRead(None, fetched.url, f"The article page could not be read: {error.message}")
 
 
 def process_article(article_id: int, *, now: datetime | None = None, config: FetchConfig | None = None,
-                    limiter: DomainLimiter | None = None) -> PageOutcome:
+                    limiter: DomainLimiter | None = None, extract: Extract = extract_page) -> PageOutcome:
+    """`extract` may run elsewhere (`newsstand fetch` hands it to a process pool); it must
+    behave like extract_page: a pure function of (html, url)."""
     now = now or timezone.now()
     limiter = limiter or default_limiter()
     if not claim(article_id, now):
@@ -115,7 +121,7 @@ def process_article(article_id: int, *, now: datetime | None = None, config: Fet
         Article.objects.filter(pk=article_id).update(claimed_until=now + timedelta(seconds=paused),
                                                      extraction_attempts=F("extraction_attempts") - 1)
         return PageOutcome(article_id, "skipped", error="the publisher asked us to wait")
-    read = read_page(article.url, config or FetchConfig.from_settings(), limiter)
+    read = read_page(article.url, config or FetchConfig.from_settings(), limiter, extract)
     page, final_url, page_error = read.page, read.final_url, read.error
     chosen = choose_text(page, article.feed_content_html, page_error)
     if chosen.status == ExtractionStatus.FAILED and read.transient and article.extraction_attempts < MAX_ATTEMPTS:

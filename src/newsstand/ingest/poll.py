@@ -173,6 +173,7 @@ def store_entries(feed: Feed, parsed: ParsedFeed, now: datetime, *, fetch_pages:
     existing_ids = set(by_guid.values()) | set(by_key.values())
     existing = Article.objects.in_bulk(existing_ids)
     seen_keys: set[str] = set()
+    fresh: list[tuple[ParsedEntry, str]] = []
     with transaction.atomic():
         for entry in entries:
             key = keys[id(entry)]
@@ -180,16 +181,17 @@ def store_entries(feed: Feed, parsed: ParsedFeed, now: datetime, *, fetch_pages:
                 continue
             seen_keys.add(key)
             article_id = by_guid.get((entry.guid or "")[:1000]) or by_key.get(key)
-            if article_id:
-                article = existing[article_id]
-                if update_article_from_entry(article, entry, now):
-                    stored.updated_ids.append(article_id)
-            else:
-                article = create_article(feed, entry, key, now, fetch_pages=fetch_pages)
-                if article is None:
-                    continue
-                stored.new_ids.append(article.pk)
-            if article.extraction_status == ExtractionStatus.PENDING and article.pk not in stored.pages_to_read:
+            if article_id is None:
+                fresh.append((entry, key))
+                continue
+            article = existing[article_id]
+            if update_article_from_entry(article, entry, now):
+                stored.updated_ids.append(article_id)
+            if article.extraction_status == ExtractionStatus.PENDING and article_id not in stored.pages_to_read:
+                stored.pages_to_read.append(article_id)
+        for article in create_articles(feed, fresh, now, fetch_pages=fetch_pages):
+            stored.new_ids.append(article.pk)
+            if article.extraction_status == ExtractionStatus.PENDING:
                 stored.pages_to_read.append(article.pk)
     return stored
 
@@ -204,8 +206,7 @@ def entry_fields(entry: ParsedEntry, base_url: str) -> dict:
     }
 
 
-def create_article(feed: Feed, entry: ParsedEntry, key: str, now: datetime, *,
-                   fetch_pages: bool = True) -> Article | None:
+def new_article(feed: Feed, entry: ParsedEntry, now: datetime, *, fetch_pages: bool) -> Article:
     fields = entry_fields(entry, entry.link)
     if not fetch_pages:
         # Feeds-only mode: the feed's own content is the article (no page request at all).
@@ -213,19 +214,41 @@ def create_article(feed: Feed, entry: ParsedEntry, key: str, now: datetime, *,
         text = html_to_text(html) if html else ""
         fields |= {"html": html, "text": text, "word_count": len(text.split()), "extracted_at": now,
                    "extraction_status": ExtractionStatus.FEED_ONLY if text else ExtractionStatus.FAILED}
+    return Article(
+        source_id=feed.source_id, feed=feed, url=entry.link[:2000], guid=(entry.guid or "")[:1000],
+        published_at=schedule.clamp_published(entry.published, now),
+        updated_at=entry.updated, first_seen_at=now, queued_at=now, **fields,
+    )
+
+
+def create_articles(feed: Feed, fresh: list[tuple[ParsedEntry, str]], now: datetime, *,
+                    fetch_pages: bool) -> list[Article]:
+    """All of a poll's new articles in two statements; if another worker stored one of them
+    a moment ago (a unique key clashes), fall back to one at a time and skip the taken ones."""
+    articles = [new_article(feed, entry, now, fetch_pages=fetch_pages) for entry, _ in fresh]
+    if not articles:
+        return []
     try:
         with transaction.atomic():
-            article = Article.objects.create(
-                source_id=feed.source_id, feed=feed, url=entry.link[:2000], guid=(entry.guid or "")[:1000],
-                published_at=schedule.clamp_published(entry.published, now),
-                updated_at=entry.updated, first_seen_at=now, queued_at=now, **fields,
-            )
-            ArticleLink.objects.create(url_key=key, article=article)
+            Article.objects.bulk_create(articles)
+            ArticleLink.objects.bulk_create(
+                [ArticleLink(url_key=key, article=article) for article, (_, key) in zip(articles, fresh)])
+        return articles
     except IntegrityError:
-        # Another worker stored the same article a moment ago: it is not new.
-        log.info("feed=%s entry %s already stored by another worker", feed.url, entry.link)
-        return None
-    return article
+        pass
+    created = []
+    for article, (entry, key) in zip(articles, fresh):
+        article.pk = None
+        try:
+            with transaction.atomic():
+                article.save(force_insert=True)
+                ArticleLink.objects.create(url_key=key, article=article)
+        except IntegrityError:
+            # Another worker stored the same article a moment ago: it is not new.
+            log.info("feed=%s entry %s already stored by another worker", feed.url, entry.link)
+            continue
+        created.append(article)
+    return created
 
 
 def update_article_from_entry(article: Article, entry: ParsedEntry, now: datetime) -> bool:

@@ -31,18 +31,14 @@ def claim_due_feeds(now: datetime, *, every_enabled: bool = False) -> list[int]:
     if not every_enabled:
         feeds = feeds.filter(next_poll_at__lte=now)
     claimed = []
-    for feed_id, next_poll_at in feeds.values_list("id", "next_poll_at"):
+    rows = feeds.values_list("id", "next_poll_at", "consecutive_errors", "last_status")
+    for feed_id, next_poll_at, errors, status in rows:
         # --all still honours a server's Retry-After, which lies far beyond the usual lease.
-        if every_enabled and next_poll_at > now and is_waiting_for_server(feed_id):
+        if every_enabled and next_poll_at > now and errors and status in (429, 503):
             continue
         if Feed.objects.filter(pk=feed_id, next_poll_at=next_poll_at).update(next_poll_at=now + POLL_LEASE):
             claimed.append(feed_id)
     return claimed
-
-
-def is_waiting_for_server(feed_id: int) -> bool:
-    feed = Feed.objects.only("consecutive_errors", "last_status").get(pk=feed_id)
-    return feed.consecutive_errors > 0 and feed.last_status in (429, 503)
 
 
 def lost_pages(now: datetime) -> list[int]:
