@@ -9,9 +9,14 @@ Figures (each one leads with a ratio; absolute numbers follow):
      extraction, SQLite) divided by the articles/s of its unavoidable parts alone on the same
      bytes, in-process and single-threaded, no HTTP, no database:
        baseline A = feedparser.parse(feed) + trafilatura.extract(page) with trafilatura's defaults;
-       baseline B = feedparser.parse(feed) + our own extract_page(page) (tuned, slower: the fairer one).
+       baseline B = feedparser.parse(feed) + our own extract_page(page) (tuned, slower: the fairer one;
+                    timed on every 2nd feed's pages by default and scaled, see --baseline-b-every).
+     Half of the feeds are timed just before our run and half just after, so that a change in the
+     machine's load weighs on both sides; a CPU-time version of the ratio is printed too.
   2. Feeds only (NEWSSTAND_FETCH_PAGES=false) against the `reader` library (make_reader,
-     update_feeds(workers=N) with the same N as our --workers), same feeds, same server.
+     update_feeds(workers=N) with the same N as our --workers), same feeds, same server. Both are
+     timed as whole processes (interpreter, imports, set-up); reader's add_feed calls are left out,
+     as our feeds are imported before the timed run.
   3. Re-poll of unchanged feeds (every feed answers 304) against the first poll, feeds-only and
      with pages.
   4. Peak RSS of the `newsstand fetch` process over the run with pages (wait4 rusage of that child).
@@ -317,6 +322,11 @@ def serve(feeds: int, items: int) -> None:
         def log_message(self, format, *args):
             pass
 
+        def setup(self):
+            super().setup()
+            with lock:
+                counts["tcp", "connections"] += 1
+
         def reply(self, status: int, headers: dict[str, str], body: bytes = b"") -> None:
             head = [f"HTTP/1.1 {status} {self.responses[status][0]}", "Server: bench-publisher",
                     f"Date: {format_datetime(datetime.now(UTC), usegmt=True)}",
@@ -383,3 +393,446 @@ def not_modified(headers, etag: str, modified: str) -> bool:
         except (TypeError, ValueError):
             return False
     return False
+
+
+# =============================================================================================
+# Running children: wall time and their own peak RSS (wait4), output kept in files (a full pipe
+# would stall the child), killed as a process group on timeout or when the bench stops.
+# =============================================================================================
+
+LIVE: set[subprocess.Popen] = set()
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    seconds: float
+    returncode: int
+    max_rss_mb: float
+    cpu_s: float  # user + system time of the child
+    stdout: str
+    stderr: str
+
+
+def run_child(cmd: list[str], env: dict[str, str], timeout: float) -> ChildRun:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                start_new_session=True)
+        LIVE.add(proc)
+        timer = threading.Timer(timeout, kill_group, (proc,))
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+            LIVE.discard(proc)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here; Popen must not wait again
+        out.seek(0)
+        err.seek(0)
+        run = ChildRun(seconds, proc.returncode, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime,
+                       out.read().decode(errors="replace"), err.read().decode(errors="replace"))
+    if seconds >= timeout:
+        raise BenchError(f"{' '.join(cmd[:3])} ... timed out after {timeout:.0f} s")
+    return run
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def newsstand(args: list[str], data_dir: Path, *, fetch_pages: bool = True, timeout: float = 1800) -> ChildRun:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSSTAND_")}
+    env |= {
+        "NEWSSTAND_DATA_DIR": str(data_dir),
+        "NEWSSTAND_ALLOWED_FETCH_HOSTS": "127.0.0.1",
+        "NEWSSTAND_DOMAIN_RATE": "0",
+        "NEWSSTAND_DOMAIN_CONCURRENCY": "64",
+        "NEWSSTAND_FETCH_PAGES": "true" if fetch_pages else "false",
+        "NEWSSTAND_LOG_LEVEL": "WARNING",  # no log line per feed in the measured process
+        "DJANGO_SETTINGS_MODULE": "newsstand.settings",
+    }
+    run = run_child([str(NEWSSTAND), *args], env, timeout)
+    if run.returncode != 0:
+        raise BenchError(f"`newsstand {' '.join(args)}` exited with {run.returncode}:\n"
+                         f"{run.stdout[-2000:]}\n{run.stderr[-3000:]}")
+    return run
+
+
+def fetch_all(data_dir: Path, workers: int, *, fetch_pages: bool) -> ChildRun:
+    return newsstand(["fetch", "--all", "--no-progress", "--workers", str(workers)], data_dir,
+                     fetch_pages=fetch_pages)
+
+
+# =============================================================================================
+# The server, from this side
+# =============================================================================================
+
+
+def start_server(feeds: int, items: int) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([sys.executable, __file__, "_serve", str(feeds), str(items)], cwd=ROOT,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    LIVE.add(proc)
+    base = proc.stdout.readline().strip()
+    if not base.startswith("http://127.0.0.1:"):
+        raise BenchError(f"the publisher server did not start (said {base!r})")
+    return proc, base
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    try:
+        proc.stdin.close()
+        proc.wait(timeout=5)
+    except (subprocess.TimeoutExpired, OSError):
+        kill_group(proc)
+        proc.wait()
+    LIVE.discard(proc)
+
+
+def server_stats(base: str) -> Counter:
+    """What the server answered since the last call (and reset)."""
+    import urllib.request
+
+    with urllib.request.urlopen(base + "/__stats?reset=1", timeout=10) as response:
+        return Counter(json.loads(response.read()))
+
+
+def expect_served(stats: Counter, expected: dict[str, int], what: str) -> int:
+    """Checks what the server answered; returns how many TCP connections were opened."""
+    unexpected = {k: v for k, v in stats.items() if v and k not in expected and not k.startswith("tcp ")}
+    wrong = {k: (stats.get(k, 0), v) for k, v in expected.items() if stats.get(k, 0) != v}
+    if unexpected or wrong:
+        raise BenchError(f"{what}: the server answered {dict(stats)}, expected {expected}")
+    return stats.get("tcp connections", 0)
+
+
+# =============================================================================================
+# The database after a run (read directly with sqlite3: no Django in this process)
+# =============================================================================================
+
+
+def article_counts(data_dir: Path) -> Counter:
+    with sqlite3.connect(data_dir / "newsstand.sqlite3") as db:
+        return Counter(dict(db.execute("SELECT extraction_status, COUNT(*) FROM news_article "
+                                       "GROUP BY extraction_status").fetchall()))
+
+
+def prepare(data_dir: Path, base: str, feeds: int) -> dict[str, float]:
+    """migrate, then `feeds import` of an OPML file listing every publisher's feed."""
+    data_dir.mkdir(parents=True)
+    outlines = "".join(f'<outline type="rss" text="{html.escape(site_name(f))}" '
+                       f'xmlUrl="{base}{feed_path(f)}" htmlUrl="{base}/s{f}/"/>' for f in range(feeds))
+    opml = data_dir / "feeds.opml"
+    opml.write_text(f'<?xml version="1.0" encoding="utf-8"?>\n<opml version="2.0"><head><title>bench</title>'
+                    f"</head><body><outline text=\"News\">{outlines}</outline></body></opml>")
+    migrate = newsstand(["migrate", "--no-input", "-v", "0"], data_dir)
+    imported = newsstand(["feeds", "import", str(opml)], data_dir)
+    if f"Imported {feeds} new feed(s)" not in imported.stdout:
+        raise BenchError(f"feeds import did not import {feeds} feeds: {imported.stdout}")
+    return {"migrate_s": migrate.seconds, "import_s": imported.seconds}
+
+
+def summary_line(run: ChildRun) -> str:
+    lines = [line for line in run.stdout.splitlines() if line.startswith("Feeds:")]
+    return lines[-1] if lines else "(no summary printed)"
+
+
+# =============================================================================================
+# The `reader` library (`ingest.py _reader DB URLS WORKERS`, its own process like ours)
+# =============================================================================================
+
+
+def reader_child(db: str, urls_file: str, workers: int) -> None:
+    try:
+        import sgmllib  # noqa: F401  (reader's vendored feedparser imports it by this name)
+    except ImportError:
+        # reader 3.x needs the `sgmllib3k` package, which nothing installs any more; feedparser
+        # 6.0.12+ ships the same module as `feedparser_sgmllib`, so lend it under the old name.
+        import feedparser_sgmllib
+
+        sys.modules["sgmllib"] = feedparser_sgmllib
+    from reader import make_reader
+
+    started = time.perf_counter()
+    reader = make_reader(db)
+    made = time.perf_counter()
+    for url in Path(urls_file).read_text().split():
+        reader.add_feed(url)
+    added = time.perf_counter()
+    reader.update_feeds(workers=workers)
+    updated = time.perf_counter()
+    entries = reader.get_entry_counts().total
+    broken = reader.get_feed_counts(broken=True).total
+    reader.close()
+    counted = time.perf_counter()
+    print(json.dumps({"make_s": made - started, "add_s": added - made, "update_s": updated - added,
+                      "count_s": counted - updated, "entries": entries, "broken_feeds": broken}))
+
+
+def run_reader(work: Path, base: str, feeds: int, workers: int) -> tuple[ChildRun, dict]:
+    urls = work / "reader-urls.txt"
+    urls.write_text("\n".join(base + feed_path(f) for f in range(feeds)))
+    env = dict(os.environ)
+    run = run_child([sys.executable, __file__, "_reader", str(work / "reader.sqlite"), str(urls), str(workers)],
+                    env, 1800)
+    if run.returncode != 0:
+        raise BenchError(f"the reader run failed ({run.returncode}):\n{run.stderr[-3000:]}")
+    return run, json.loads(run.stdout.strip().splitlines()[-1])
+
+
+# =============================================================================================
+# Baselines: the unavoidable work alone, in this process, single-threaded, on bytes downloaded
+# beforehand (the download is outside the timing).
+# =============================================================================================
+
+
+def run_baselines(base: str, feeds: range, items: int, b_every: int) -> Counter:
+    """Wall and CPU seconds of each unavoidable part over these feeds and their pages; baseline B's
+    extractor (our extract_page, 3x slower than trafilatura's defaults) runs on every `b_every`-th
+    feed's pages only, to keep the full-size run near ten minutes ("extract_page_pages" counts them)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    import feedparser
+    import trafilatura
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsstand.settings")
+    from newsstand.ingest.extract import extract_page
+
+    host = urlsplit(base)
+    connection = http.client.HTTPConnection(host.hostname, host.port, timeout=30)
+
+    def download(path: str) -> tuple[bytes, str]:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise BenchError(f"baseline download of {path}: HTTP {response.status}")
+        return body, response.getheader("Content-Type", "")
+
+    timings: Counter = Counter()
+    done: Counter = Counter()
+
+    def timed(name: str, work) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        done[name] += work()
+        timings[name + "_s"] += time.perf_counter() - wall
+        timings[name + "_cpu_s"] += time.process_time() - cpu
+
+    for feed in feeds:
+        feed_bytes, content_type = download(feed_path(feed))
+        page_bytes = [download(page_path(feed, i, items))[0] for i in range(items)]
+        urls = [base + page_path(feed, i, items) for i in range(items)]
+        headers = {"content-type": content_type, "content-location": base + feed_path(feed)}
+        timed("feedparser", lambda: len(feedparser.parse(io.BytesIO(feed_bytes), response_headers=headers).entries))
+        timed("trafilatura", lambda: sum(bool(trafilatura.extract(page)) for page in page_bytes))
+        if feed % b_every == 0:
+            timed("extract_page", lambda: sum(bool(extract_page(page.decode("utf-8"), url).text)
+                                              for page, url in zip(page_bytes, urls)))
+            timings["extract_page_pages"] += items
+    connection.close()
+    expected = len(feeds) * items
+    if (done["feedparser"], done["trafilatura"], done["extract_page"]) != (
+            expected, expected, timings["extract_page_pages"]):
+        raise BenchError(f"baselines read {done['feedparser']} entries, trafilatura extracted "
+                         f"{done['trafilatura']} and extract_page {done['extract_page']} pages; "
+                         f"expected {expected}, {expected} and {timings['extract_page_pages']}")
+    return timings
+
+
+# =============================================================================================
+# The run
+# =============================================================================================
+
+
+def measure(feeds: int, items: int, workers: int, b_every: int, work: Path, log) -> dict:
+    n = feeds * items
+    results: dict = {"feeds": feeds, "items": items, "articles": n, "workers": workers}
+    server, base = start_server(feeds, items)
+    try:
+        log(f"publisher server (own process, pid {server.pid}) at {base}")
+
+        # --- feeds only: first poll, then every feed unchanged (304) -----------------------
+        only = work / "feeds-only"
+        results["prepare_feeds_only"] = prepare(only, base, feeds)
+        server_stats(base)
+        first = fetch_all(only, workers, fetch_pages=False)
+        conns = {"feeds_only_first": expect_served(server_stats(base), {"feed 200": feeds}, "feeds-only first poll")}
+        statuses = article_counts(only)
+        if sum(statuses.values()) != n:
+            raise BenchError(f"feeds-only first poll stored {dict(statuses)}, expected {n} articles")
+        log(f"feeds only, first poll: {first.seconds:.2f} s  [{summary_line(first)}]")
+        again = fetch_all(only, workers, fetch_pages=False)
+        conns["feeds_only_repoll"] = expect_served(server_stats(base), {"feed 304": feeds}, "feeds-only re-poll")
+        log(f"feeds only, re-poll (all 304): {again.seconds:.2f} s  [{summary_line(again)}]")
+        results["feeds_only"] = {"first_s": first.seconds, "repoll_s": again.seconds,
+                                 "first_rss_mb": first.max_rss_mb, "first_cpu_s": first.cpu_s,
+                                 "statuses": dict(statuses)}
+
+        # --- reader ----------------------------------------------------------------------------
+        theirs, phases = run_reader(work, base, feeds, workers)
+        conns["reader"] = expect_served(server_stats(base), {"feed 200": feeds}, "reader")
+        if phases["entries"] != n or phases["broken_feeds"]:
+            raise BenchError(f"reader stored {phases['entries']} entries ({phases['broken_feeds']} broken "
+                             f"feeds), expected {n}")
+        reader_s = theirs.seconds - phases["add_s"] - phases["count_s"]
+        log(f"reader: {reader_s:.2f} s (update_feeds alone {phases['update_s']:.2f} s)")
+        results["reader"] = {"process_s": reader_s, "update_feeds_s": phases["update_s"],
+                             "rss_mb": theirs.max_rss_mb, "cpu_s": theirs.cpu_s}
+
+        # --- with pages: startup cost, first poll (the 10k-article run), re-poll --------------
+        full = work / "with-pages"
+        full.mkdir()
+        newsstand(["migrate", "--no-input", "-v", "0"], full)
+        startup = fetch_all(full, workers, fetch_pages=True)  # no feeds yet: process start + setup only
+        shutil.rmtree(full)
+        results["startup_s"] = startup.seconds
+        log(f"`newsstand fetch --all` with no feeds (process start-up): {startup.seconds:.2f} s")
+        results["prepare_with_pages"] = prepare(full, base, feeds)
+        # The baselines run in two halves, one just before and one just after the measured run,
+        # so that a change in the machine's load during the run weighs on both sides alike.
+        log("baseline, first half of the feeds (download outside the timing, then parse/extract in-process)...")
+        baseline = run_baselines(base, range(feeds // 2), items, b_every)
+        server_stats(base)
+        first = fetch_all(full, workers, fetch_pages=True)
+        conns["pages_first"] = expect_served(server_stats(base), {"feed 200": feeds, "page 200": n},
+                                             "first poll with pages")
+        statuses = article_counts(full)
+        stored, done = sum(statuses.values()), statuses.get("done", 0)
+        log(f"with pages, first poll: {first.seconds:.2f} s, peak RSS {first.max_rss_mb:.0f} MB  "
+            f"[{summary_line(first)}]")
+        log("baseline, second half of the feeds...")
+        baseline += run_baselines(base, range(feeds // 2, feeds), items, b_every)
+        results["baseline"] = dict(baseline)
+        server_stats(base)
+        again = fetch_all(full, workers, fetch_pages=True)
+        conns["pages_repoll"] = expect_served(server_stats(base), {"feed 304": feeds}, "re-poll with pages")
+        results["tcp_connections"] = conns
+        log(f"with pages, re-poll (all 304): {again.seconds:.2f} s  [{summary_line(again)}]")
+        results["with_pages"] = {"first_s": first.seconds, "repoll_s": again.seconds, "rss_mb": first.max_rss_mb,
+                                 "first_cpu_s": first.cpu_s,
+                                 "stored": stored, "failed_pages": stored - done, "statuses": dict(statuses)}
+        if stored != n or done != n:
+            raise BenchError(f"the run with pages stored {stored} articles ({dict(statuses)}); expected {n}, "
+                             "all with their page extracted")
+    finally:
+        stop_server(server)
+    return results
+
+
+def report(r: dict, print_=print) -> bool:
+    n = r["articles"]
+    b, wp, fo, rd = r["baseline"], r["with_pages"], r["feeds_only"], r["reader"]
+    ours_aps = n / wp["first_s"]
+    sampled = b["extract_page_pages"]
+    base_a = n / (b["feedparser_s"] + b["trafilatura_s"])
+    # Baseline B's extraction was timed on `sampled` pages: scale it to all n.
+    base_b = n / (b["feedparser_s"] + b["extract_page_s"] * n / sampled)
+    vs_reader = rd["process_s"] / fo["first_s"]
+    repoll_feeds = fo["first_s"] / fo["repoll_s"]
+    repoll_pages = wp["first_s"] / wp["repoll_s"]
+    r["ratios"] = {"ingest_vs_trafilatura": ours_aps / base_a, "ingest_vs_extract_page": ours_aps / base_b,
+                   "feeds_only_vs_reader": vs_reader, "repoll_feeds_only": repoll_feeds,
+                   "repoll_with_pages": repoll_pages}
+    ok = lambda value, target: "meets" if value >= target else "MISSES"  # noqa: E731
+    startup = r["startup_s"]
+    print_("")
+    print_(f"=== Ingestion: {r['feeds']} feeds x {r['items']} items = {n:,} articles, --workers {r['workers']}, "
+           "2 shared cores ===")
+    print_("RATIOS (same run)")
+    print_(f"  1. ingest throughput / baseline A (feedparser + trafilatura.extract defaults): "
+           f"{ours_aps / base_a:.2f}  ({ok(ours_aps / base_a, TARGET_INGEST)} target >= {TARGET_INGEST})")
+    print_(f"     ingest throughput / baseline B (feedparser + our extract_page, the fairer one): "
+           f"{ours_aps / base_b:.2f}")
+    cpu_a = (b["feedparser_cpu_s"] + b["trafilatura_cpu_s"]) / wp["first_cpu_s"]
+    cpu_b = (b["feedparser_cpu_s"] + b["extract_page_cpu_s"] * n / sampled) / wp["first_cpu_s"]
+    r["ratios"] |= {"cpu_efficiency_vs_trafilatura": cpu_a, "cpu_efficiency_vs_extract_page": cpu_b}
+    print_(f"     same in CPU time (baseline CPU s / our CPU s, less sensitive to others' load): "
+           f"A {cpu_a:.2f}, B {cpu_b:.2f}")
+    print_(f"  2. feeds only, ours vs reader (speed ratio, ours/theirs):                     "
+           f"{vs_reader:.2f}x  ({ok(vs_reader, TARGET_VS_READER)} target >= {TARGET_VS_READER:g}x)")
+    print_(f"  3. re-poll of unchanged feeds (all 304) vs first poll, feeds only:            "
+           f"{repoll_feeds:.1f}x  ({ok(repoll_feeds, TARGET_REPOLL)} target >= {TARGET_REPOLL:g}x)")
+    print_(f"     same, with pages (first poll fetched {n:,} pages):                        {repoll_pages:.1f}x")
+    print_("ABSOLUTE (this machine, this run; process times include interpreter + Django start-up)")
+    print_(f"  ours, with pages: {wp['first_s']:.1f} s = {ours_aps:.1f} articles/s "
+           f"({n / max(wp['first_s'] - startup, 1e-9):.1f}/s without the {startup:.2f} s start-up)")
+    print_(f"  baseline A: {base_a:.1f} articles/s (feedparser {b['feedparser_s']:.2f} s + trafilatura "
+           f"{b['trafilatura_s']:.2f} s); baseline B: {base_b:.1f} articles/s (extract_page "
+           f"{b['extract_page_s']:.2f} s on {sampled:,} of the {n:,} pages, scaled); half of the feeds measured "
+           "just before our run, half just after")
+    print_(f"  feeds only: ours {fo['first_s']:.2f} s ({n / fo['first_s']:.0f} articles/s); reader {rd['process_s']:.2f} s "
+           f"(its update_feeds alone {rd['update_feeds_s']:.2f} s; ours less start-up "
+           f"{fo['first_s'] - startup:.2f} s)")
+    print_(f"  re-poll: feeds only {fo['repoll_s']:.2f} s, with pages {wp['repoll_s']:.2f} s "
+           f"(start-up alone {startup:.2f} s)")
+    print_(f"  4. peak RSS of `newsstand fetch` over the {n:,}-article run: {wp['rss_mb']:.0f} MB "
+           f"(feeds-only run {fo['first_rss_mb']:.0f} MB; reader {rd['rss_mb']:.0f} MB)")
+    c = r["tcp_connections"]
+    print_(f"  CPU time (user+sys): ours with pages {wp['first_cpu_s']:.1f} s for {wp['first_s']:.1f} s wall "
+           f"(baselines A {b['feedparser_cpu_s'] + b['trafilatura_cpu_s']:.1f} s, "
+           f"B {b['feedparser_cpu_s'] + b['extract_page_cpu_s'] * n / sampled:.1f} s); ours "
+           f"feeds only {fo['first_cpu_s']:.1f} s; reader {rd['cpu_s']:.1f} s (whole process)")
+    print_(f"  TCP connections the server accepted: first poll {c['feeds_only_first']} (feeds only), "
+           f"{c['pages_first']} (with pages); re-poll {c['feeds_only_repoll']} / {c['pages_repoll']} for "
+           f"{r['feeds']} feeds; reader {c['reader']}")
+    print_(f"  articles stored: {wp['stored']:,} of {n:,}; failed pages: {wp['failed_pages']} "
+           f"(statuses {wp['statuses']})")
+    return wp["stored"] == n and wp["failed_pages"] == 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--feeds", type=int, default=500)
+    parser.add_argument("--items", type=int, default=20, help="items per feed, each with an article page")
+    parser.add_argument("--workers", type=int, default=8, help="`newsstand fetch --workers` and reader's workers")
+    parser.add_argument("--baseline-b-every", type=int, default=2, metavar="K",
+                        help="time baseline B's extract_page on every K-th feed's pages (default 2: half "
+                             "of them, which keeps the full run near 10 minutes; 1 = all)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    if min(args.feeds, args.items, args.workers, args.baseline_b_every) < 1:
+        parser.error("--feeds, --items, --workers and --baseline-b-every must be at least 1")
+    if not NEWSSTAND.exists():
+        print(f"error: {NEWSSTAND} not found; run `make` or install the project into .venv first", file=sys.stderr)
+        return 2
+    try:
+        import reader  # noqa: F401
+    except ImportError:
+        print("error: the `reader` library is missing: .venv/bin/pip install 'reader>=3.15' "
+              "(the project's `bench` extra)", file=sys.stderr)
+        return 2
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the clean-up below
+    work = Path(tempfile.mkdtemp(prefix="newsstand-bench-ingest-"))
+    started = time.perf_counter()
+    log = lambda message: print(f"[{time.perf_counter() - started:6.1f} s] {message}", flush=True)  # noqa: E731
+    try:
+        results = measure(args.feeds, args.items, args.workers, args.baseline_b_every, work, log)
+        valid = report(results)
+        results["total_s"] = time.perf_counter() - started
+        print(f"(whole benchmark: {results['total_s']:.0f} s)")
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(results, indent=2))
+        return 0 if valid else 1
+    except BenchError as error:
+        print(f"error: could not measure: {error}", file=sys.stderr)
+        return 1
+    finally:
+        for proc in list(LIVE):
+            kill_group(proc)
+            proc.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "_serve":
+        serve(int(sys.argv[2]), int(sys.argv[3]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "_reader":
+        reader_child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    else:
+        sys.exit(main())
