@@ -82,7 +82,7 @@ def poll_feed(feed_id: int, *, now: datetime | None = None, config: FetchConfig 
         plan = schedule.after_success(now, policy, entry_times=None,
                                       previous_interval=feed.poll_interval, max_age=fetched.max_age)
         apply_schedule(feed, plan, now, status=304)
-        feed.save()
+        feed.save(update_fields=SCHEDULE_FIELDS)  # the common case: keep it to one small UPDATE
         log.info("feed=%s status=304 not modified; next poll %s", feed.url, feed.next_poll_at)
         return PollOutcome(feed.pk, "not_modified")
 
@@ -133,6 +133,10 @@ def record_failure(feed: Feed, now: datetime, policy: schedule.PollPolicy, messa
     log.warning("feed=%s status=%s failed (%d in a row): %s; next poll %s", feed.url, status,
                 feed.consecutive_errors, message, feed.next_poll_at)
     return PollOutcome(feed.pk, "failed", error=message)
+
+
+SCHEDULE_FIELDS = ["poll_interval", "next_poll_at", "consecutive_errors", "last_polled_at", "last_status",
+                   "last_success_at", "enabled", "disabled_reason"]
 
 
 def apply_schedule(feed: Feed, plan: schedule.FeedSchedule, now: datetime, *, status: int | None) -> None:
