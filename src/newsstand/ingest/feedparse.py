@@ -81,7 +81,10 @@ def parse_feed(
         raise FeedParseError("The response is empty")
     if first in "{[" or (media_type in _JSON_MEDIA_TYPES and first != "<"):
         return _parse_json_feed(content, url, charset)
-    return _parse_xml_feed(content, url, media_type, charset)
+    from newsstand.ingest.feedfast import parse_fast  # lazy: feedfast imports this module
+
+    fast = parse_fast(content, url, media_type, charset)  # plain RSS 2.0 / Atom 1.0, or None
+    return fast if fast is not None else _parse_xml_feed(content, url, media_type, charset)
 
 
 def _split_bom(content: bytes) -> tuple[bytes, str | None]:
