@@ -122,10 +122,23 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_MANIFEST_STRICT = False
 
+# Reader pages (newsstand.web.pagecache): anonymous GETs of home, article, source, tag and
+# story pages are kept this many seconds; 0 turns the cache off. New articles show at once
+# on the lists whatever this is (the key carries a site version read from the database).
+NEWSSTAND_PAGE_CACHE_SECONDS = int(os.environ.get("NEWSSTAND_PAGE_CACHE_SECONDS", 30))
+
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-    }
+    },
+    # Per process: each gunicorn worker keeps its own copy. Entries are compressed pages of
+    # a few kB (an article page ~4 kB, the home page ~8 kB), so 2,000 stay within ~20 MB per
+    # worker. With many web processes, a shared backend (Redis, Memcached) may replace it.
+    "pages": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "newsstand-pages",
+        "OPTIONS": {"MAX_ENTRIES": 2000, "CULL_FREQUENCY": 4},
+    },
 }
 
 # --- ingestion ---------------------------------------------------------------------------

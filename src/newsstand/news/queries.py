@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.db import connection
-from django.db.models import F, Prefetch, QuerySet, Value
+from django.db.models import Exists, F, Max, OuterRef, Prefetch, QuerySet, Value
 from django.db.models.functions import Coalesce
 
 from newsstand.ingest.models import Source
-from newsstand.news.models import Article, RelatedArticle, Story, Tag
+from newsstand.news.models import Article, ArticleTag, ExtractionStatus, RelatedArticle, Story, Tag
 
 PAGE_SIZE = 20
 # Columns a listing card never shows; an article body can be hundreds of kilobytes.
@@ -80,6 +80,10 @@ def page_after(qs: QuerySet[Article], cursor: str | None, size: int = PAGE_SIZE)
     return Page(items, next_cursor)
 
 
+# What Article.objects.visible() leaves out, for filtering a joined article in the same query.
+HIDDEN_STATUSES = (ExtractionStatus.PENDING, ExtractionStatus.FAILED)
+
+
 def readable() -> QuerySet[Article]:
     return Article.objects.visible()
 
@@ -88,10 +92,15 @@ def front_page_articles() -> QuerySet[Article]:
     """Reprints point at their original, which the original's page lists as "also published
     by"; showing both in one list would repeat the same text.
 
-    Written as COALESCE(duplicate_of_id, 0) = 0 rather than IS NULL: nearly every row
-    matches, yet SQLite's planner would pick the foreign-key index for IS NULL and then
-    sort the whole table, instead of walking the (published_at, id) index and stopping."""
-    return readable().alias(copy_of=Coalesce("duplicate_of_id", Value(0))).filter(copy_of=0)
+    On SQLite written as COALESCE(duplicate_of_id, 0) = 0 rather than IS NULL: nearly every
+    row matches, yet SQLite's planner would pick the foreign-key index for IS NULL and then
+    sort the whole table, instead of walking the (published_at, id) index and stopping.
+    PostgreSQL is the other way round: it knows from its statistics that IS NULL matches
+    nearly every row, but guesses an equality on an expression matches almost none, and then
+    sorts a whole source's articles instead of walking its (source, published_at) index."""
+    if connection.vendor == "sqlite":
+        return readable().alias(copy_of=Coalesce("duplicate_of_id", Value(0))).filter(copy_of=0)
+    return readable().filter(duplicate_of__isnull=True)
 
 
 # --- first N per group ---------------------------------------------------------------------
@@ -180,20 +189,52 @@ def source_sections(recent: Sequence[Article], count: int = 4, per_source: int =
 
 def tag_sections(count: int = 4, per_tag: int = 4) -> list[tuple[Tag, list[Article]]]:
     tags = list(Tag.objects.filter(article_count__gt=0).order_by("-article_count", "name")[:count])
-    groups = [front_page_articles().filter(articletag__tag=t) for t in tags]
+    if not tags:
+        return []
+    span = article_span()
+    groups = [tagged(front_page_articles(), t, per_tag, span) for t in tags]
     return [(t, items) for t, items in zip(tags, first_per_group(groups, per_tag), strict=True) if items]
+
+
+# --- articles with a tag ------------------------------------------------------------------
+# The newest N articles with a tag can be found two ways, and each alone grows with the data:
+#  - join: every article the tag has, sorted by date, the first N kept. Costs the tag's size:
+#    fine for a rare tag, a sort of 100,000 rows for a tag like #Politics.
+#  - walk: the newest articles of all, newest first (an index), each checked for the tag (a
+#    probe of the (article, tag) unique index) until N are found. Costs N × (articles per
+#    tagged article): a few hundred rows for a common tag, the whole table for a rare one.
+# Choosing by the tag's stored article_count keeps the cost near the smaller of the two, at
+# most about sqrt(N × all articles) rows. A walked row costs about a tenth of a sorted one
+# (measured on SQLite: the walk reads only article_listing_idx; the join reads each row).
+WALKED_ROWS_PER_SORTED_ROW = 10
+
+
+def article_span() -> int:
+    """How many articles there are, roughly: the highest id (one index lookup, unlike COUNT)."""
+    return Article.objects.aggregate(n=Max("id"))["n"] or 0
+
+
+def tagged(qs: QuerySet[Article], tag: Tag, wanted: int = PAGE_SIZE, span: int | None = None) -> QuerySet[Article]:
+    """`qs` narrowed to articles carrying `tag`, in the shape that is cheaper for this tag."""
+    span = article_span() if span is None else span
+    count = max(tag.article_count, 1)
+    if wanted * span / count <= WALKED_ROWS_PER_SORTED_ROW * count:
+        return qs.filter(Exists(ArticleTag.objects.filter(article=OuterRef("pk"), tag=tag)))
+    return qs.filter(articletag__tag=tag)
 
 
 # --- single pages -------------------------------------------------------------------------
 def article_for_page(article_id: int) -> Article | None:
     """The article with everything its page shows, in a fixed number of queries."""
-    related = (RelatedArticle.objects.filter(related__in=readable())
+    # The linked article's visibility is checked on the row the join reads anyway:
+    # `related__in=readable()` made SQLite list every visible id in the table for each page.
+    related = (RelatedArticle.objects.exclude(related__extraction_status__in=HIDDEN_STATUSES)
                .select_related("related__source").order_by("rank", "-score")
                .defer(*(f"related__{name}" for name in HEAVY_FIELDS if name != "text")))
     qs = (
         readable()
-        .select_related("source", "story", "duplicate_of__source")
-        .defer(*(f"duplicate_of__{name}" for name in HEAVY_FIELDS), "embedding")
+        .select_related("source", "story")
+        .defer("embedding")
         .prefetch_related(
             Prefetch("tags", queryset=Tag.objects.order_by("-articletag__score", "name")),
             Prefetch("related_links", queryset=related),
@@ -201,7 +242,13 @@ def article_for_page(article_id: int) -> Article | None:
             Prefetch("duplicates", queryset=listing(readable()).order_by("published_at", "id")),
         )
     )
-    return qs.filter(pk=article_id).first()
+    item = next(iter(qs.filter(pk=article_id)), None)
+    if item is not None and item.duplicate_of_id:
+        # Few articles are reprints: their original is one more query, instead of a wider join
+        # (and its compilation) on every article page.
+        item.duplicate_of = (Article.objects.select_related("source").defer(*HEAVY_FIELDS, "embedding")
+                             .filter(pk=item.duplicate_of_id).first())
+    return item
 
 
 def source_by_key(key: str) -> Source | None:
@@ -219,3 +266,49 @@ def source_by_key(key: str) -> Source | None:
 
 def sources_for_filter() -> list[Source]:
     return list(Source.objects.order_by("name").only("id", "name"))
+
+
+# --- indexes these queries rely on --------------------------------------------------------
+# Created by migration 0004 and re-created after every `migrate` (newsstand.web.apps), since
+# SQLite rebuilds a table to alter it and keeps only the indexes the models declare. Plain SQL
+# that both databases read; IF NOT EXISTS makes installing them again a no-op.
+PAGE_INDEXES = {
+    # The site version (newsstand.web.pagecache) reads MAX(extracted_at): when an article
+    # became readable. One index step instead of a scan.
+    "article_extracted_idx": 'ON news_article ("extracted_at")',
+    # A story's articles newest first (story pages, top-story coverage) without a sort.
+    "article_story_recent_idx": 'ON news_article ("story_id", "published_at" DESC, "id" DESC, "extraction_status")',
+    # Home's tag sections: the most used tags without sorting every tag.
+    "tag_popular_idx": 'ON news_tag ("article_count" DESC, "name")',
+}
+# SQLite stores a row's columns in declaration order, and news_article declares the columns
+# listings filter on (extraction_status, duplicate_of_id) after the article text: reading them
+# means reading the text's overflow pages too, kilobytes per row. These narrow copies let the
+# listings filter and sort without touching the rows they skip. PostgreSQL keeps long text out
+# of line (TOAST), so its rows are cheap to read and it needs neither.
+SQLITE_PAGE_INDEXES = {
+    # Walks newest first (front page, tags checked per row) that skip hidden rows cheaply.
+    "article_listing_idx": 'ON news_article ("published_at" DESC, "id" DESC, "extraction_status", "duplicate_of_id")',
+    # Looking an article up by id only to filter or sort it (a tag's articles, joined).
+    "article_narrow_idx": 'ON news_article ("id", "published_at", "extraction_status", "duplicate_of_id")',
+}
+
+
+def page_indexes(vendor: str) -> dict[str, str]:
+    return {**PAGE_INDEXES, **(SQLITE_PAGE_INDEXES if vendor == "sqlite" else {})}
+
+
+def install_page_indexes(conn) -> None:
+    if conn.vendor not in ("sqlite", "postgresql"):
+        return
+    with conn.cursor() as cur:
+        for name, definition in page_indexes(conn.vendor).items():
+            cur.execute(f'CREATE INDEX IF NOT EXISTS "{name}" {definition}')
+
+
+def uninstall_page_indexes(conn) -> None:
+    if conn.vendor not in ("sqlite", "postgresql"):
+        return
+    with conn.cursor() as cur:
+        for name in page_indexes(conn.vendor):
+            cur.execute(f'DROP INDEX IF EXISTS "{name}"')

@@ -101,7 +101,7 @@ class TagFeed(ArticleFeed):
         return reverse("tag", args=[obj.slug])
 
     def items(self, obj):
-        return _with_text(queries.front_page_articles().filter(tags=obj))[:FEED_SIZE]
+        return _with_text(queries.tagged(queries.front_page_articles(), obj, FEED_SIZE))[:FEED_SIZE]
 
 
 class SearchFeed(ArticleFeed):

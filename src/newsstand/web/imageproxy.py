@@ -29,6 +29,7 @@ process (and machine) may fill its own copy: nothing here must agree between pro
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import io
 import logging
@@ -97,7 +98,14 @@ def signed_image_url(url: str, width: int, quality: int = DEFAULT_QUALITY) -> st
     if quality not in IMAGE_QUALITIES:
         raise ValueError(f"quality {quality} is not one of {IMAGE_QUALITIES}")
     query = f"w={width}" if quality == DEFAULT_QUALITY else f"w={width}&q={quality}"
-    return f"/img/{_sign(url)}/{_encode_url(url)}?{query}"
+    return f"{_signed_path(url, settings.SECRET_KEY)}?{query}"
+
+
+@functools.lru_cache(maxsize=2048)
+def _signed_path(url: str, secret: str) -> str:
+    """Pages sign the same URL for every width of a srcset, and the same favicons on every
+    card: one HMAC per URL (and key) per process. Bounded; keyed by the key it signs with."""
+    return f"/img/{_sign(url, secret)}/{_encode_url(url)}"
 
 
 # --- the transformation (pure: bytes in, bytes out) ---------------------------------------------

@@ -158,6 +158,9 @@ def render_process(out: Exposition) -> None:
 
 
 _EVENT_HELP = {
+    "newsstand_page_cache_total": "Reader pages answered by this worker process from its page cache "
+                                  "(hit), rendered and stored (miss), or rendered for a reader the "
+                                  "cache does not serve (bypass: logged in, cache off).",
     "newsstand_image_proxy_total": "Image proxy answers in this worker process: cache hit, miss "
                                    "(fetched and resized) or error (with the HTTP status).",
 }

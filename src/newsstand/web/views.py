@@ -9,11 +9,12 @@ from django.views.decorators.http import require_safe
 from newsstand.news import queries
 from newsstand.news.models import Story, Tag
 from newsstand.news.search import search_articles
-from newsstand.web import params
+from newsstand.web import pagecache, params
 from newsstand.web.metadata import article_metadata
 
 
 @require_safe
+@pagecache.reader_page
 @params.answers_bad_input
 def home(request):
     cursor = params.text(request, "cursor") or None
@@ -27,6 +28,7 @@ def home(request):
 
 
 @require_safe
+@pagecache.reader_page(versioned=False)
 def article(request, article_id: int):
     item = queries.article_for_page(article_id)
     if item is None:
@@ -35,6 +37,7 @@ def article(request, article_id: int):
 
 
 @require_safe
+@pagecache.reader_page
 @params.answers_bad_input
 def source(request, key: str):
     found = queries.source_by_key(key)
@@ -45,14 +48,16 @@ def source(request, key: str):
 
 
 @require_safe
+@pagecache.reader_page
 @params.answers_bad_input
 def tag(request, slug: str):
     found = get_object_or_404(Tag, slug=slug)
-    page = queries.page_after(queries.front_page_articles().filter(tags=found), params.text(request, "cursor") or None)
+    page = queries.page_after(queries.tagged(queries.front_page_articles(), found), params.text(request, "cursor") or None)
     return render(request, "web/tag.html", {"tag": found, "page": page})
 
 
 @require_safe
+@pagecache.reader_page
 @params.answers_bad_input
 def story(request, story_id: int):
     found = get_object_or_404(Story, pk=story_id)
