@@ -25,6 +25,8 @@ from newsstand.ingest.extract import ExtractedPage, extract_page
 from newsstand.ingest.pages import process_article
 from newsstand.ingest.poll import poll_feed
 from newsstand.ingest.scheduler import claim_due_feeds, lost_pages
+from newsstand.ingest.tasks import READABLE
+from newsstand.intel.tasks import enqueue_intel
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,7 @@ def run_fetch(*, every_enabled: bool = False, workers: int = 8, progress: bool =
     for article_id in page_ids:
         jobs.put(("page", article_id))
     pending = len(feed_ids) + len(page_ids)
+    readable: list[int] = []
     threads = [threading.Thread(target=work, name=f"fetch-{n}", daemon=True) for n in range(workers)]
     bar = tqdm(total=pending, unit="job", desc="Fetching", disable=not progress, dynamic_ncols=True)
     try:
@@ -108,12 +111,15 @@ def run_fetch(*, every_enabled: bool = False, workers: int = 8, progress: bool =
                     feeds[outcome.status] += 1
                     if outcome.error:
                         errors.append(outcome.error)
+                    readable += [pk for pk in outcome.new_article_ids if pk not in outcome.pages_to_read]
                     for article_id in outcome.pages_to_read:
                         jobs.put(("page", article_id))
                     pending += len(outcome.pages_to_read)
                     bar.total += len(outcome.pages_to_read)
                 else:
                     pages[outcome.status] += 1
+                    if outcome.status in READABLE:
+                        readable.append(outcome.article_id)
                 bar.set_postfix(feeds=sum(feeds.values()), pages=sum(pages.values()), refresh=False)
     finally:
         for _ in threads:
@@ -123,4 +129,7 @@ def run_fetch(*, every_enabled: bool = False, workers: int = 8, progress: bool =
         bar.close()
         if pool:
             pool.shutdown(cancel_futures=True)
+    # Stories, duplicates, tags and related articles need the embedding model, which lives
+    # in workers (`newsstand worker`, started by `newsstand run`), not in this command.
+    enqueue_intel(readable)
     return FetchSummary(feeds, pages, tuple(errors))

@@ -14,6 +14,7 @@ class StoryProfile(models.Model):
     story = models.OneToOneField(Story, on_delete=models.CASCADE, primary_key=True, related_name="profile")
     vector_sum = models.BinaryField(help_text="float32 sum of the members' unit vectors")
     vector_count = models.PositiveIntegerField(default=0)
+    anchor = models.BinaryField(null=True, help_text="float32 vector of the article that started the story")
     # {entity slug: number of member articles naming it}
     entities = models.JSONField(default=dict)
     # {content word: number of member articles using it in title or lead}
@@ -34,3 +35,14 @@ class MinHashBand(models.Model):
     class Meta:
         indexes = [models.Index(fields=["key"], name="intel_minhash_key_idx")]
         constraints = [models.UniqueConstraint(fields=["article", "key"], name="intel_minhash_unique")]
+
+
+class TermStat(models.Model):
+    """In how many articles a content word appeared (for IDF). The empty term counts the
+    articles themselves."""
+
+    term = models.CharField(max_length=100, primary_key=True)
+    documents = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.term}: {self.documents}"

@@ -51,8 +51,9 @@ def embedding_input(article: ArticleText) -> str:
     repeats the title (many extractors keep the h1) does not spend the budget twice."""
     title = clean(article.title)
     body_words = clean(article.body).split()
-    if title and " ".join(body_words[:len(title.split())]).lower() == title.lower():
-        body_words = body_words[len(title.split()):]
+    n = len(title.split())
+    if title and words(" ".join(body_words[:n])) == words(title):
+        body_words = body_words[n:]
     budget = max(0, EMBED_MAX_WORDS - len(title.split()))
     body = " ".join(body_words[:budget])
     if title and body:

@@ -1,0 +1,83 @@
+"""The vector index (exact and ANN, persistent, caught up from the database), the task hook,
+`newsstand reindex` and `newsstand repair_stories`."""
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+
+from newsstand.intel.index import VectorIndex
+from newsstand.intel.pipeline import process_intel
+from newsstand.intel.vectors import ArticleVectors, index_folder
+from newsstand.news.models import Article, RelatedArticle, Story, Tag
+from tests.intel.stories_text import BRIDGE, REHAB_LOHAN, REHAB_REID, UNRELATED
+
+pytestmark = pytest.mark.django_db
+
+
+def random_unit(n, seed=0):
+    vectors = np.random.default_rng(seed).normal(size=(n, 384)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("exact_limit", [10_000, 100])
+def test_index_search_add_remove_persist(tmp_path, exact_limit):
+    vectors = random_unit(300)
+    index = VectorIndex(384, exact_limit=exact_limit)
+    index.add(np.arange(300), vectors)
+    assert index.backend == ("exact" if exact_limit > 300 else "usearch")
+    assert index.search(vectors[7], 3)[0][0] == 7
+    assert 7 not in [k for k, _ in index.search(vectors[7], 3, exclude=7)]
+    index.remove([7])
+    assert 7 not in index and len(index) == 299
+    index.save(tmp_path, {"scan_from": 5})
+    loaded, meta = VectorIndex.load(tmp_path)
+    assert meta["scan_from"] == 5 and len(loaded) == 299 and loaded.search(vectors[8], 1)[0][0] == 8
+
+
+def test_a_corrupt_index_file_is_rebuilt_from_the_database(make_article, settings):
+    articles = [make_article(t, b, source=f"S{i}") for i, (t, b) in enumerate(BRIDGE)]
+    process_intel([a.pk for a in articles])
+    folder = index_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vectors.json").write_text("{not json")
+    fresh = ArticleVectors()
+    assert len(fresh.index) == 0
+    assert fresh.sync() == 3 and len(fresh.index) == 3
+    fresh.save()
+    again = ArticleVectors()
+    assert len(again.index) == 3 and again.sync() == 0
+
+
+def test_enqueue_intel_queues_batches_after_commit(django_capture_on_commit_callbacks):
+    from newsstand.intel.tasks import INTEL_BATCH, enqueue_intel
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        enqueue_intel(list(range(1, INTEL_BATCH + 5)))
+    assert len(callbacks) == 2
+
+
+def test_the_task_runs_the_pipeline(make_article):
+    from newsstand.intel.tasks import intel_articles_task
+
+    article = make_article(*BRIDGE[0])
+    counts = intel_articles_task.call([article.pk])
+    assert counts["embedded"] == 1 and counts["stories_started"] == 1
+
+
+def test_reindex_rebuilds_everything_and_repair_runs(make_article, capsys):
+    articles = [make_article(t, b, source=f"S{i}", hours=i) for i, (t, b) in enumerate(BRIDGE)]
+    others = [make_article(*REHAB_REID, source="A"), make_article(*REHAB_LOHAN, source="B"),
+              make_article(*UNRELATED[0], source="C")]
+    process_intel([a.pk for a in articles + others])
+    before = dict(Article.objects.values_list("pk", "story_id"))
+    Article.objects.filter(pk=articles[0].pk).update(embedding=None)
+    call_command("reindex", "--no-progress")
+    after = dict(Article.objects.values_list("pk", "story_id"))
+    assert "Reindexed 6 articles" in capsys.readouterr().out
+    assert len(set(after.values())) == len(set(before.values())) == 4  # same partition, new stories
+    assert set(after.values()).isdisjoint(before.values())
+    assert Story.objects.count() == 4 and Article.objects.filter(embedding__isnull=True).count() == 0
+    assert RelatedArticle.objects.filter(article=articles[0]).exists()
+    assert all(t.article_count == t.articles.count() for t in Tag.objects.all())
+    call_command("repair_stories", "--days", "100000")
+    assert "Checked" in capsys.readouterr().out
