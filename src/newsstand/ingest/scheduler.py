@@ -68,12 +68,22 @@ def enqueue_due_work(now: datetime | None = None) -> tuple[int, int]:
     return len(feed_ids), len(page_ids)
 
 
+# Story repair (merge split stories, split drifted ones) is periodic, not per article.
+REPAIR_EVERY = timedelta(hours=1)
+
+
 def run_forever(tick_seconds: float = 15) -> None:
+    from newsstand.intel.tasks import repair_stories_task
+
     log.info("scheduler started (every %ss)", tick_seconds)
+    next_repair = timezone.now() + REPAIR_EVERY
     while True:
         close_old_connections()
         try:
             enqueue_due_work()
+            if timezone.now() >= next_repair:
+                repair_stories_task.enqueue()
+                next_repair = timezone.now() + REPAIR_EVERY
         except Exception:
             # A database hiccup must not stop scheduling for good.
             log.exception("scheduler tick failed; retrying in %ss", tick_seconds)
