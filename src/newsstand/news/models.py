@@ -18,9 +18,6 @@ class ArticleQuerySet(models.QuerySet):
         """Articles with something to read, for listings."""
         return self.exclude(extraction_status__in=[ExtractionStatus.PENDING, ExtractionStatus.FAILED])
 
-    def latest(self):
-        return self.visible().select_related("source").order_by("-published_at", "-id")
-
 
 class Story(models.Model):
     """One event covered by one or more outlets (filled by newsstand.intel)."""
