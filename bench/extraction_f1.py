@@ -151,7 +151,7 @@ def compare(pages: list[Page]) -> None:
     print(f"F1 ours {ours.f1:.4f} / baseline {base.f1:.4f} = ratio {ours.f1 / base.f1:.3f}")
     print(f"gap to best published F1 {BEST_PUBLISHED_F1}: {ours.f1 - BEST_PUBLISHED_F1:+.4f}")
     print(f"speed ratio ours/baseline (pages/s): {base_s / our_s:.2f}")
-    print("  (ours also reads metadata, places images from a second run and sanitizes)")
+    print("  (ours also reads metadata, places the page's images and sanitizes)")
     if ours.f1 < base.f1:
         print("FAIL: ours is worse than plain trafilatura defaults", file=sys.stderr)
         raise SystemExit(1)

@@ -93,6 +93,30 @@ def test_inline_image_is_placed_without_its_caption(news):
     assert "reading tent in the new children" not in news.text
 
 
+def test_lazy_images_are_placed_and_boxes_beside_the_article_are_not():
+    paragraphs = [f"<p>Paragraph {n} of the council report says the bridge needs {n} new piers, "
+                  f"and the engineers agree with the figure after weeks of survey work.</p>" for n in range(6)]
+    html = (
+        "<html><head><title>Bridge repairs</title></head><body><article>"
+        + paragraphs[0] + paragraphs[1]
+        + '<figure><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" data-src="/photos/bridge.jpg" alt="The bridge">'
+          "<figcaption>The old bridge in spring</figcaption></figure>"
+        + paragraphs[2]
+        + '<aside class="related"><a href="/other"><img src="/photos/other-story.jpg" alt="">Another story</a></aside>'
+        + paragraphs[3]
+        + '<div class="share-bar"><img src="/photos/share.png" alt=""></div>'
+        + paragraphs[4] + paragraphs[5]
+        + '<img src="/photos/after-the-end.jpg" alt=""></article></body></html>'
+    )
+    found = extract_page(html, "https://gazette.example/bridge")
+    image = '<img src="https://gazette.example/photos/bridge.jpg" alt="The bridge">'
+    assert image in found.html
+    assert found.html.index("Paragraph 1 ") < found.html.index(image) < found.html.index("Paragraph 2 ")
+    for stray in ("other-story.jpg", "share.png", "after-the-end.jpg", "data:image"):
+        assert stray not in found.html
+    assert "old bridge in spring" not in found.text
+
+
 def test_extraction_is_pure(news):
     assert extract_page(page("news_article.html"), URL) == news
 

@@ -5,12 +5,12 @@ Tuning, measured with `bench/extraction_f1.py` (Zyte article-extraction-benchmar
 
                                              P      R      F1    pages/s vs (a)
     (a) trafilatura.extract(html), defaults    0.928  0.978  0.953   1.00
-    (b) extract_page, chosen tuning            0.965  0.974  0.970   0.44
+    (b) extract_page, chosen tuning            0.965  0.974  0.970   0.65
     best published (rs_trafilatura)                          0.970
 
     Variants of (b), one change each (F1):  favor_precision off 0.963 · favor_recall 0.962 ·
     no retry when thin 0.965 · retry below 200 words 0.969 · trafilatura's own inline images
-    0.962 · no images at all 0.970 (1.4x faster) · no tables 0.965 · no links 0.970 ·
+    0.962 · no images at all 0.970 · no tables 0.965 · no links 0.970 ·
     deduplicate 0.967 · fast (no readability/jusText comparison) 0.959 · keep the title heading
     0.968 · trafilatura.baseline() when under 50 words 0.968, under 150 words 0.940 (dropped).
 
@@ -18,9 +18,9 @@ Chosen: favor_precision, and when that leaves under 50 words (it sometimes keeps
 drops the article) a second run without it; tables and links kept; reader comments dropped;
 a heading repeating the title dropped. Images: trafilatura's include_images drags captions,
 credits and gallery text into the body (-0.008 F1), so the text comes from an image-free run and
-the <img> elements alone are placed from a second, fast, illustrated run. That run is most of
-our extra cost over plain trafilatura (with metadata and sanitizing); about 26 pages/s on one
-core is far above what polling feeds produces.
+the page's own <img> elements are placed between its blocks (_place_images; a second, illustrated
+trafilatura run did this before at 1.7x the cost). Metadata skips trafilatura's category, tag and
+license scans. What remains over plain trafilatura is metadata, the image walk and sanitizing.
 
 Pure: no HTTP, no clock, no Django. trafilatura's own "today" (htmldate's upper bound on dates)
 is replaced by a fixed far-future bound, so the same page always gives the same result; whoever
@@ -40,7 +40,7 @@ import lxml.html
 from trafilatura.core import bare_extraction, determine_returnstring
 from trafilatura.deduplication import LRUCache
 from trafilatura.settings import Document, Extractor
-from trafilatura.metadata import extract_metadata as _trafilatura_metadata
+from trafilatura import metadata as trafilatura_metadata
 from trafilatura.utils import load_html
 
 from newsstand.ingest.sanitize import html_to_text, plain_text, sanitize_html
@@ -84,7 +84,7 @@ class Tuning:
     fast: bool = False
     # Below this many words, extract again without favor_precision and keep the longer text.
     retry_words: int = 50
-    # Images from a second, illustrated run, placed without their captions (see _place_images).
+    # The page's images placed between the extracted blocks, without captions (_place_images).
     place_images: bool = True
     # Drop a heading that opens the body and repeats the title: our page shows the title itself.
     drop_title_heading: bool = True
@@ -105,7 +105,14 @@ _DATE_PARAMS = {"original_date": True, "extensive_search": False, "max_date": "2
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _IMG_SRC = re.compile(r'<img\s[^>]*?src="(https?://[^"]+)"')
 # Site furniture that trafilatura sometimes keeps as "images".
-_CHROME_IMAGE = re.compile(r"logo|icon|avatar|sprite|spacer|pixel|badge|gravatar", re.I)
+_CHROME_IMAGE = re.compile(
+    r"logo|icon|avatar|sprite|spacer|pixel|badge|gravatar|placeholder|lazy|preload|blank|1x1|missing|thumb", re.I)
+# Where the article's text may sit in a page; div/section count only with text of their own.
+_TEXT_BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "ul", "ol", "table", "dl",
+                "div", "section")
+_OFF_ARTICLE_TAGS = frozenset({"nav", "aside", "header", "footer", "form", "button", "noscript", "template"})
+_OFF_ARTICLE_NAMES = re.compile(
+    r"related|promo|teaser|recirc|share|social|newsletter|advert|sidebar|comment|widget|most-?read|trending", re.I)
 _WORD = re.compile(r"\w+")
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?=$|[-_])")
@@ -173,10 +180,7 @@ def _article(
     if tuning.drop_title_heading and title:
         body = _without_title_heading(body, title)
     if tuning.place_images and body and tree.find(".//img") is not None:
-        # Only image positions come from this run, so its fast mode (no fallback comparison)
-        # suffices: it placed the same images at the same spots on 177 of 181 benchmark pages.
-        illustrated = _body_html(tree, base, replace(tuning, fast=True), images=True)
-        body = _place_images(body, illustrated)
+        body = _place_images(body, tree)
     clean = sanitize_html(body, base_url=base)
     return clean, html_to_text(clean)
 
@@ -210,38 +214,88 @@ def _word_count(html: str) -> int:
     return len(html_to_text(html).split())
 
 
-def _place_images(skeleton: str, illustrated: str) -> str:
-    """Put the images of `illustrated` (the same extraction run with images) into `skeleton`
-    after the block they followed there. trafilatura, when asked for images, also keeps their
-    captions, credits and gallery text, which cost precision on the benchmark; this way the text
-    is the image-free extraction and only the <img> elements travel."""
-    doc, pictures = _parse_body(skeleton), _parse_body(illustrated)
-    if doc is None or pictures is None:
+def _place_images(skeleton: str, tree: lxml.html.HtmlElement) -> str:
+    """Put the page's own <img> elements into `skeleton` (the image-free extraction) after the
+    article block each followed in the page. Only images between two article blocks count
+    (before the first sits the hero, shown apart as lead_image_url; after the last, related
+    posts and galleries), and only inside the article's container, outside any nav, aside or
+    related/share box within it. trafilatura's own illustrated run also keeps captions,
+    credits and gallery text, which cost precision; a second run for image positions alone
+    cost 70% more time than this walk and placed images no better on the benchmark pages."""
+    doc = _parse_body(skeleton)
+    if doc is None:
         return skeleton
     blocks: dict[tuple[str, ...], lxml.html.HtmlElement] = {}
     for block in doc:
         blocks.setdefault(tuple(_words(block.text_content())), block)
-    anchor, seen = None, set()
-    for block in pictures:
-        key = tuple(_words(block.text_content()))
-        if key and key in blocks:
-            anchor = blocks[key]
-        # Before the first shared block sit the hero image (shown apart, as lead_image_url) and
-        # header logos; those are not placed.
-        if anchor is None:
+    blocks.pop((), None)
+    anchor, matched, placed_after, waiting = None, [], [], []
+    for element in tree.iter("img", *_TEXT_BLOCKS):
+        if element.tag == "img":
+            if anchor is not None:
+                waiting.append((anchor, element))
             continue
-        for image in block.iter("img"):
-            src = image.get("src") or ""
-            if not src or src in seen or len(seen) >= MAX_IMAGES or _CHROME_IMAGE.search(src):
-                continue
-            seen.add(src)
-            placed = lxml.html.Element("img", src=src)
-            for name in ("alt", "title", "width", "height"):
-                if image.get(name):
-                    placed.set(name, image.get(name))
-            anchor.addnext(placed)
-            anchor = placed
+        if element.tag in ("div", "section") and not (element.text or "").strip():
+            continue  # a wrapper: its own text, if any, is what trafilatura turns into a block
+        block = blocks.get(tuple(_words(element.text_content())))
+        if block is not None:
+            placed_after += waiting
+            anchor, waiting = block, []
+            matched.append(element)
+    if not placed_after:
+        return skeleton
+    container = _common_ancestor(matched)
+    seen: set[str] = set()
+    last: dict[int, lxml.html.HtmlElement] = {}  # anchor → the image last placed after it
+    for anchor, image in placed_after:
+        src = _image_source(image)
+        if not src or src in seen or len(seen) >= MAX_IMAGES or not _in_article(image, container):
+            continue
+        seen.add(src)
+        placed = lxml.html.Element("img", src=src)
+        for name in ("alt", "title", "width", "height"):
+            if image.get(name):
+                placed.set(name, image.get(name))
+        last.get(id(anchor), anchor).addnext(placed)
+        last[id(anchor)] = placed
     return lxml.html.tostring(doc, encoding="unicode")
+
+
+def _image_source(image: lxml.html.HtmlElement) -> str | None:
+    """The real picture: lazy-loading pages put a placeholder in src and the image elsewhere."""
+    src = (image.get("src") or "").strip()
+    if src and not src.startswith("data:") and not _CHROME_IMAGE.search(src):
+        return src
+    for name in ("data-src", "data-lazy-src", "data-original", "data-srcset", "srcset"):
+        value = (image.get(name) or "").strip()
+        candidate = value.split(",")[0].split()[0] if value and name.endswith("srcset") else value
+        if candidate and not candidate.startswith("data:") and not _CHROME_IMAGE.search(candidate):
+            return candidate
+    return None
+
+
+def _common_ancestor(elements: list[lxml.html.HtmlElement]) -> lxml.html.HtmlElement | None:
+    if len(elements) == 1:
+        return elements[0].getparent()
+    chain = [elements[0], *elements[0].iterancestors()]
+    depth = {id(element): level for level, element in enumerate(chain)}
+    deepest = 0
+    for element in elements[1:]:
+        for candidate in (element, *element.iterancestors()):
+            if id(candidate) in depth:
+                deepest = max(deepest, depth[id(candidate)])
+                break
+    return chain[deepest]
+
+
+def _in_article(image: lxml.html.HtmlElement, container: lxml.html.HtmlElement | None) -> bool:
+    for parent in image.iterancestors():
+        if parent is container:
+            return True
+        names = f"{parent.get('class') or ''} {parent.get('id') or ''}"
+        if parent.tag in _OFF_ARTICLE_TAGS or _OFF_ARTICLE_NAMES.search(names):
+            return False
+    return False
 
 
 def _parse_body(html: str) -> lxml.html.HtmlElement | None:
@@ -307,7 +361,7 @@ def _first_image(clean_html: str) -> str | None:
 
 def _metadata(tree: lxml.html.HtmlElement, base: str | None) -> ExtractedPage:
     try:
-        found = _trafilatura_metadata(tree, default_url=base, date_config=dict(_DATE_PARAMS))
+        found = _page_metadata(tree, base)
     except Exception:  # metadata is a bonus: odd JSON-LD or dates must not lose the article
         found = None
     get = (lambda name: getattr(found, name, None)) if found is not None else (lambda name: None)
@@ -324,6 +378,22 @@ def _metadata(tree: lxml.html.HtmlElement, base: str | None) -> ExtractedPage:
         text="",
         word_count=0,
     )
+
+
+def _page_metadata(tree: lxml.html.HtmlElement, base: str | None) -> Document:
+    """trafilatura.extract_metadata's steps for the fields we keep. Its categories, tags and
+    license scans walk the whole page and were 40% of its time (bench/ingest.py's pages)."""
+    found = trafilatura_metadata.examine_meta(tree)
+    if found.author and " " not in found.author:
+        found.author = None  # a lone handle or word is rarely a byline (trafilatura does the same)
+    found = trafilatura_metadata.extract_meta_json(tree, found)
+    found.title = found.title or trafilatura_metadata.extract_title(tree)
+    found.author = found.author or trafilatura_metadata.extract_author(tree)
+    found.url = found.url or trafilatura_metadata.extract_url(tree, base)
+    found.date = trafilatura_metadata.find_date(tree, **_DATE_PARAMS, url=found.url)
+    found.sitename = (found.sitename or trafilatura_metadata.extract_sitename(tree) or "").lstrip("@") or None
+    found.clean_and_trim()
+    return found
 
 
 def _named_site(sitename: str | None, url: str | None) -> str | None:
