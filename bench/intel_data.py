@@ -110,6 +110,18 @@ def uci_dev_window(first_day: str = "2014-04-07", days: int = 2) -> list[Doc]:
     return sorted((d for d in rows if d.label not in outside), key=lambda d: (d.published, int(d.id)))
 
 
+def background_texts() -> list[tuple[str, str]]:
+    """(title, body) of news that no evaluation set contains (XSum's BBC test articles, Wikinews
+    2019-2021): document frequencies only, never labels, for the IDF a running instance has
+    from its history."""
+    texts = []
+    with gzip.open(DATASETS / "xsum-test-helm1k" / "xsum_test_helm1k.jsonl.gz", "rt") as handle:
+        texts += [("", json.loads(line)["document"]) for line in handle]
+    with gzip.open(DATASETS / "wikinews-cc-by" / "wikinews_en_2019_2021.jsonl.gz", "rt") as handle:
+        texts += [(row["title"], row["text"]) for row in map(json.loads, handle)]
+    return texts
+
+
 def bcubed(predicted: dict[str, object], gold: dict[str, str]) -> tuple[float, float, float]:
     by_pred: dict[object, set] = {}
     by_gold: dict[str, set] = {}
