@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -169,13 +169,9 @@ def merge_into(article: Article, keep_id: int, keys: set[str]) -> None:
 
 
 def add_links(article: Article, keys: set[str]) -> None:
-    known = set(ArticleLink.objects.filter(url_key__in=keys).values_list("url_key", flat=True))
-    for key in keys - known:
-        try:
-            with transaction.atomic():
-                ArticleLink.objects.create(url_key=key, article=article)
-        except IntegrityError:
-            pass  # taken a moment ago by another worker; that article keeps it
+    # A key already taken (by another worker a moment ago, say) stays with its article.
+    ArticleLink.objects.bulk_create([ArticleLink(url_key=key, article=article) for key in sorted(keys)],
+                                    ignore_conflicts=True)
 
 
 def save_extraction(article: Article, page: ExtractedPage | None, chosen: ChosenText, digest: str,
