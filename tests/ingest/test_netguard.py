@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 
 import pytest
 
@@ -105,6 +106,24 @@ def test_dns_failure_is_a_network_error(monkeypatch):
         check_host("example.invalid", [])
     assert (info.value.kind, info.value.message) == (
         "network", "Could not find the server example.invalid (DNS lookup failed)")
+
+
+def test_a_dns_lookup_that_hangs_ends_at_the_connect_timeout(monkeypatch):
+    """getaddrinfo has no timeout of its own; a resolver that never answers must not hang the fetch."""
+    release = threading.Event()
+
+    def hang(*_args, **_kwargs):
+        release.wait(30)
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hang)
+    try:
+        with pytest.raises(FetchError) as info:
+            fetch("http://slow-dns.example/feed", config=FetchConfig(connect_timeout=0.3, total_timeout=5))
+    finally:
+        release.set()
+    assert info.value.kind == "timeout"
+    assert "Looking up the server slow-dns.example took longer than" in info.value.message
 
 
 def test_connection_goes_to_the_checked_address_without_a_second_lookup(local_server, monkeypatch):

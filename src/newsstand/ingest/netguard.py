@@ -27,6 +27,8 @@ import ipaddress
 import socket
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from typing import Any
 
@@ -117,15 +119,23 @@ def _literal(host: str) -> IPAddress | None:
         return None
 
 
-def resolve(host: str) -> list[str]:
-    """All addresses `host` resolves to (an IP literal resolves to itself), in resolver order.
+# getaddrinfo has no timeout of its own (the system resolver may wait 5 s per server and try
+# again), so lookups run on these threads and the caller waits only as long as it allows.
+# A lookup that never returns holds one thread until the resolver gives up, not the fetch.
+_resolver = ThreadPoolExecutor(max_workers=16, thread_name_prefix="dns")
+DNS_TIMEOUT = 10.0
 
-    Note: getaddrinfo has no timeout of its own; the system resolver's limits apply.
-    """
+
+def resolve(host: str, timeout: float | None = DNS_TIMEOUT) -> list[str]:
+    """All addresses `host` resolves to (an IP literal resolves to itself), in resolver order."""
     if _literal(host) is not None:
         return [host]
+    lookup = _resolver.submit(socket.getaddrinfo, host, None, type=socket.SOCK_STREAM)
     try:
-        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        infos = lookup.result(timeout=timeout)
+    except FutureTimeout:
+        raise FetchError("timeout", f"Looking up the server {host} took longer than {timeout:g} s "
+                                    "(DNS did not answer)") from None
     except (socket.gaierror, UnicodeError, OSError):
         raise FetchError("network", f"Could not find the server {host} (DNS lookup failed)") from None
     addresses: list[str] = []
@@ -137,12 +147,12 @@ def resolve(host: str) -> list[str]:
     return addresses
 
 
-def check_host(host: str, allowed_hosts: Iterable[str]) -> list[str]:
+def check_host(host: str, allowed_hosts: Iterable[str], timeout: float | None = DNS_TIMEOUT) -> list[str]:
     """Resolve `host` and return its addresses, or raise FetchError("blocked") if any of them is
     not public and the name is not allow-listed. Any bad address blocks the whole name, because an
     attacker controlling DNS could otherwise mix a public and a private answer."""
     name = normalize_host(host)
-    addresses = resolve(name)
+    addresses = resolve(name, timeout)
     if name in {normalize_host(h) for h in allowed_hosts}:
         return addresses
     for address in addresses:
@@ -225,7 +235,9 @@ class GuardedBackend(httpcore.NetworkBackend):
     def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                     local_address: str | None = None,
                     socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
-        addresses = check_host(host, self._allowed)
+        # The lookup counts against the connect timeout (and the fetch's deadline).
+        lookup_timeout = _clamp(timeout, httpcore.ConnectTimeout)
+        addresses = check_host(host, self._allowed, DNS_TIMEOUT if lookup_timeout is None else lookup_timeout)
         last_error: Exception | None = None
         for address in addresses:  # like create_connection: first address that answers wins
             try:
