@@ -176,22 +176,30 @@ def add_links(article: Article, keys: set[str]) -> None:
 
 def save_extraction(article: Article, page: ExtractedPage | None, chosen: ChosenText, digest: str,
                     now: datetime) -> None:
-    article.html = chosen.html
-    article.text = chosen.text
-    article.word_count = len(chosen.text.split())
-    article.content_hash = digest
-    article.extraction_status = chosen.status
-    article.extraction_error = chosen.error[:2000]
-    article.extracted_at = now
-    article.claimed_until = None
+    values = {
+        "html": chosen.html,
+        "text": chosen.text,
+        "word_count": len(chosen.text.split()),
+        "content_hash": digest,
+        "extraction_status": chosen.status,
+        "extraction_error": chosen.error[:2000],
+        "extracted_at": now,
+        "claimed_until": None,
+    }
     if page is not None:
         if page.canonical_url:
-            article.url = page.canonical_url[:2000]
+            values["url"] = page.canonical_url[:2000]
         if page.byline and not article.byline:
-            article.byline = page.byline[:500]
+            values["byline"] = page.byline[:500]
         if page.lead_image_url and not article.image_url:
-            article.image_url = page.lead_image_url[:2000]
-        article.language = (page.language or article.language)[:20]
+            values["image_url"] = page.lead_image_url[:2000]
+        values["language"] = (page.language or article.language)[:20]
         if page.title and article.title == "(untitled)":
-            article.title = page.title[:1000]
-    article.save()
+            values["title"] = page.title[:1000]
+    # Only what changed: the article table has many indexes and a full-text trigger, and
+    # SQLite maintains every index naming a column in the UPDATE, changed or not.
+    changed = [name for name, value in values.items() if getattr(article, name) != value]
+    for name in changed:
+        setattr(article, name, values[name])
+    if changed:
+        article.save(update_fields=changed)
