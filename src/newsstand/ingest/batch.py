@@ -14,6 +14,7 @@ import os
 import queue
 import threading
 from collections import Counter
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from django.db import connections
@@ -91,7 +92,12 @@ def run_fetch(*, every_enabled: bool = False, workers: int = 8, progress: bool =
             return
         for start in range(0, len(article_ids), CHUNK):
             chunk = article_ids[start:start + CHUNK]
-            children.submit(chunk).add_done_callback(lambda done, chunk=chunk: results.put(("pages", done, chunk)))
+            try:
+                future = children.submit(chunk)
+            except Exception as exc:  # the pool broke (a child died): these pages wait for the next run
+                future = Future()
+                future.set_exception(exc)
+            future.add_done_callback(lambda done, chunk=chunk: results.put(("pages", done, chunk)))
 
     for feed_id in feed_ids:
         jobs.put(("feed", feed_id))
