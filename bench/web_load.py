@@ -26,9 +26,9 @@ What it does:
      costs to render and carry no target (--no-uncached skips them).
   5. Reports for each page: requests/s divided by /healthz requests/s (target >= 0.5) and p99
      latency (target <= 50 ms); then the resident memory of every gunicorn worker after the cached
-     run (target <= 150 MB each; the page cache is full then) and whether any worker has torch
-     mapped (it must never import it: checked in /proc/<pid>/maps, which lists every shared
-     library a process has loaded).
+     run (target <= 150 MB each; the page cache is a file the workers share, not their memory)
+     and whether any worker has torch mapped (it must never import it: checked in
+     /proc/<pid>/maps, which lists every shared library a process has loaded).
 Exit status is non-zero when a target is missed, wrk saw errors or non-2xx answers, or a page
 could not be measured.
 """

@@ -53,6 +53,9 @@ MIDDLEWARE = [
     # First, so that it times and counts everything below it (see newsstand.web.metrics).
     "newsstand.web.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Anonymous reader pages from the page cache, before sessions, CSRF, auth and the view
+    # (see newsstand.web.pagecache); after SecurityMiddleware, whose redirects still apply.
+    "newsstand.web.pagecache.PageCacheMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -84,7 +87,10 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("NEWSSTAND_DATABASE_URL") or f"sqlite:///{DATA_DIR / 'newsstand.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Kept open (per thread) across requests: opening an SQLite connection and running the
+    # PRAGMAs below costs ~1.5 ms, more than a cached page. Autocommit holds no lock or
+    # snapshot between queries, so an idle open connection blocks no writer.
+    DATABASES["default"]["CONN_MAX_AGE"] = 600
     # Web, worker and scheduler share one file: WAL lets readers run beside the writer,
     # IMMEDIATE takes the write lock up front (no upgrade deadlocks), and the timeout makes
     # a writer wait instead of failing with "database is locked".
@@ -131,13 +137,15 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
     },
-    # Per process: each gunicorn worker keeps its own copy. Entries are compressed pages of
-    # a few kB (an article page ~4 kB, the home page ~8 kB), so 2,000 stay within ~20 MB per
-    # worker. With many web processes, a shared backend (Redis, Memcached) may replace it.
+    # Shared by every web process of this machine: an SQLite file in the data dir
+    # (newsstand.web.sqlitecache), so each page is rendered once per machine per TTL, not
+    # once per gunicorn worker, and workers keep no copies in memory. An entry is a page and
+    # its gzipped copy, ~20 kB: at most ~200 MB on disk, usually far less (entries expire).
+    # With several machines, a shared backend (Redis, Memcached) may replace it.
     "pages": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "newsstand-pages",
-        "OPTIONS": {"MAX_ENTRIES": 2000, "CULL_FREQUENCY": 4},
+        "BACKEND": "newsstand.web.sqlitecache.SQLiteCache",
+        "LOCATION": "",  # DATA_DIR/pagecache.sqlite3, read from the settings at each use
+        "OPTIONS": {"MAX_ENTRIES": 10000, "CULL_FREQUENCY": 4},
     },
 }
 

@@ -3,14 +3,16 @@ Values are plain strings here; templates escape them (attributes) or ld_json doe
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.urls import reverse
 
-from newsstand.news.models import Article
+from newsstand.news.models import Article, Tag
 from newsstand.web import images
 from newsstand.web.templatetags.reader import excerpt
 
 
-def article_metadata(request, article: Article) -> dict:
+def article_metadata(request, article: Article, tags: Iterable[Tag]) -> dict:
     description = excerpt(article.text or "", 200)
     image = images.absolute_image(request, article.image_url)
     permalink = request.build_absolute_uri(reverse("article", args=[article.pk]))
@@ -36,7 +38,7 @@ def article_metadata(request, article: Article) -> dict:
         ld["image"] = [image]
     if article.language:
         ld["inLanguage"] = article.language
-    keywords = [t.name for t in article.tags.all()]
+    keywords = [t.name for t in tags]
     if keywords:
         ld["keywords"] = keywords
     return {"description": description, "image": image, "permalink": permalink, "ld": ld}

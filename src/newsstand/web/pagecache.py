@@ -1,11 +1,18 @@
 """A short-lived full-response cache for the anonymous reader pages (home, article, source,
-tag, story).
+tag, story), shared by the web processes of one machine.
 
 What is cached: a GET or HEAD by a reader without a session cookie, answered 200 by the view,
 with no cookie set, no CSRF token used and the session untouched. Everything else (POST, a
 logged-in reader, a 400 for a malformed parameter, a 404) goes straight to the view and is
 never stored. The templates emit no {% csrf_token %} (the only forms, search, use GET); were
 one added, its pages would simply stop being stored.
+
+Where: `PageCacheMiddleware`, early in MIDDLEWARE, answers a hit before sessions, CSRF,
+auth, messages, URL resolution and the view run (a hit costs about what /healthz costs),
+and on a miss lets the request through and stores the finished response, with the headers
+the inner middleware added. `reader_page` marks the views it may cache and checks what
+each view returned; used without the middleware (a view called directly) it caches by
+itself, the same way.
 
 The key is the full URL (scheme, host, path and query string, so "load more" pages, absolute
 OpenGraph URLs and the like are each their own entry). Pages do not vary on Accept-Language:
@@ -16,7 +23,8 @@ pages (home, source, tag, story) add the *site version* to the key:
   update), re-read at most once every VERSION_CHECK_SECONDS per process: so an article a
   worker stores or makes readable anywhere shows on the lists within about a second;
 - a counter bumped by any save or delete of news/ingest/intel models in this process
-  (newsstand.web.apps connects it), so this process sees its own changes at once.
+  (newsstand.web.apps connects it), so this process sees its own changes at once. Once
+  bumped it carries the process id, so it never matches another process's keys.
 
 An article page depends on its own article only (its related links and tags are filled by
 intel later), so it is keyed by URL and the local counter only: new articles elsewhere do not
@@ -24,30 +32,36 @@ evict it, and a change made by another process shows when the entry expires. Eve
 that changes (story scores, tag counts, retitles, a worker whose clock lags the others')
 shows within NEWSSTAND_PAGE_CACHE_SECONDS (default 30; 0 turns the cache off).
 
-Entries live in the "pages" cache (settings.CACHES): in-process memory (LocMemCache), bounded
-by MAX_ENTRIES, zlib-compressed (a ~15 kB article page is ~4 kB). So with several gunicorn
-workers or machines each process has its own copy, and a page may be rendered once per
-process per TTL; pointing the "pages" alias at a shared backend (Redis, Memcached) shares
-them without code changes, the version stamp being read from the shared database.
+Entries live in the "pages" cache (settings.CACHES): by default an SQLite file on the local
+disk (newsstand.web.sqlitecache), shared by all gunicorn workers, so a page is rendered once
+per machine per TTL rather than once per worker, and workers hold no copies in memory.
+Bodies are stored as they are and gzip-compressed once (a ~15 kB article page is ~4 kB
+compressed): clients that accept gzip get the compressed copy. With several machines, pointing the
+"pages" alias at a shared backend (Redis, Memcached) shares them without code changes, the
+version stamp being read from the shared database.
 
-Responses carry an ETag (of the body, computed once per entry) and a Last-Modified (when the
-entry was rendered), so ConditionalGetMiddleware answers revalidations with 304s, and
-`Vary: Cookie`, so a shared proxy never hands an anonymous copy to a logged-in reader."""
+Responses carry an ETag (of the uncompressed body; weak, W/"…", on the gzip variant, as
+Django's GZipMiddleware does) and a Last-Modified (when the entry was rendered), answered
+with 304s, and `Vary: Cookie, Accept-Encoding`, so a shared proxy never hands an anonymous
+copy to a logged-in reader nor a compressed one to a client that cannot read it."""
 
 from __future__ import annotations
 
 import functools
+import gzip
 import hashlib
+import os
+import re
 import threading
 import time
-import zlib
 
 from django.conf import settings
 from django.core.cache import InvalidCacheBackendError, caches
 from django.db import connection
 from django.http import HttpResponse
-from django.utils.cache import patch_vary_headers, set_response_etag
-from django.utils.http import http_date
+from django.urls import Resolver404, resolve
+from django.utils.cache import get_conditional_response, patch_vary_headers, set_response_etag
+from django.utils.http import http_date, parse_http_date_safe
 
 from newsstand.web import metrics
 
@@ -55,8 +69,11 @@ CACHE_ALIAS = "pages"
 VERSION_CHECK_SECONDS = 1.0
 # Apps whose saved rows show on the reader pages.
 _PAGE_APPS = frozenset({"news", "ingest", "intel"})
-# Headers of the view's response that are not kept with the entry (added per request).
-_NOT_STORED = frozenset({"set-cookie", "date", "expires"})
+# Headers of the finished response that are not kept with the entry (set per request).
+_NOT_STORED = frozenset({"set-cookie", "date", "expires", "content-length", "content-encoding"})
+_ACCEPTS_GZIP = re.compile(r"\bgzip\b")
+# Bump when the entry's shape changes, so a running cache file is never misread.
+_ENTRY_FORMAT = "v3"
 
 _lock = threading.Lock()
 _generation = 0
@@ -91,6 +108,12 @@ def _read_stamp() -> str:
     return "|".join("" if value is None else str(value) for value in row)
 
 
+def _local_version(generation: int) -> str:
+    # Entries are shared between processes: a counter another process may also have reached
+    # must not name this process's changes.
+    return "0" if generation == 0 else f"{os.getpid()}.{generation}"
+
+
 def site_version() -> str:
     """The version listing pages are keyed by; reads the database at most once a second."""
     global _stamp
@@ -101,7 +124,7 @@ def site_version() -> str:
         with _lock:
             if generation == _generation:  # no local change while reading: keep it
                 _stamp = known
-    return f"{generation}:{known[0]}"
+    return f"{_local_version(generation)}:{known[0]}"
 
 
 def clear() -> None:
@@ -138,6 +161,7 @@ def cacheable_request(request) -> bool:
 
 
 def storable_response(request, response) -> bool:
+    """What the view returned may be shared with every anonymous reader."""
     if response.status_code != 200 or response.streaming or response.cookies:
         return False
     if response.has_header("Vary") or "private" in response.get("Cache-Control", "") \
@@ -152,26 +176,42 @@ def storable_response(request, response) -> bool:
 
 
 def _key(request, versioned: bool) -> str:
-    version = site_version() if versioned else f"{_generation}:-"
+    version = site_version() if versioned else f"{_local_version(_generation)}:-"
     url = f"{request.scheme}://{request.get_host()}{request.get_full_path()}"
     digest = hashlib.sha256(f"{version}\n{url}".encode("utf-8", "surrogateescape")).hexdigest()
-    return f"page:{digest}"
+    return f"page:{_ENTRY_FORMAT}:{digest}"
 
 
-def _store(key: str, response, seconds: int) -> None:
-    set_response_etag(response)
-    response["Last-Modified"] = http_date()
+# An entry: (status, headers, body, the body gzip-compressed, ETag of the plain body,
+# Last-Modified as a Unix time). Compressed once when stored, at level 1 (a page in ~0.15 ms,
+# within 10% of level 6's size, at half its cost); both kept, as decompressing on every hit
+# for clients without gzip costs more than reading the larger row.
+
+def _entry(response) -> tuple:
+    if not response.has_header("ETag"):
+        set_response_etag(response)
+    if not response.has_header("Last-Modified"):
+        response["Last-Modified"] = http_date()
     headers = [(name, value) for name, value in response.items() if name.lower() not in _NOT_STORED]
-    entry = (response.status_code, headers, zlib.compress(response.content, 1))
-    _cache().set(key, entry, seconds)
+    return (response.status_code, headers, response.content, gzip.compress(response.content, 1, mtime=0),
+            response["ETag"], parse_http_date_safe(response["Last-Modified"]))
 
 
-def _rebuild(entry) -> HttpResponse:
-    status, headers, body = entry
-    response = HttpResponse(zlib.decompress(body), status=status)
+def _serve(request, entry) -> HttpResponse:
+    """The response for `entry`: compressed if the client takes gzip, 304 if it has it."""
+    status, headers, body, compressed_body, etag, last_modified = entry
+    compressed = bool(_ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")))
+    response = HttpResponse(compressed_body if compressed else body, status=status)
     for name, value in headers:
-        response[name] = value
-    return response
+        response.headers[name] = value
+    if compressed:
+        response.headers["Content-Encoding"] = "gzip"
+        if not etag.startswith("W/"):
+            etag = "W/" + etag  # another representation of the same page
+        response.headers["ETag"] = etag
+    response.headers["Content-Length"] = str(len(response.content))
+    patch_vary_headers(response, ("Cookie", "Accept-Encoding"))
+    return get_conditional_response(request, etag=etag, last_modified=last_modified, response=response)
 
 
 # Single flight: when an entry expires or the version moves, every thread of the process that
@@ -205,6 +245,15 @@ def _render_once(key: str, render):
         running.set()
 
 
+# --- the views ----------------------------------------------------------------------------------
+
+# Set on the request by the middleware once it has looked the page up and missed: the view
+# then renders, and the middleware stores the finished response.
+_KEY_ATTR = "_page_cache_key"
+# Set by reader_page when what the view returned may be stored.
+_STORABLE_ATTR = "_page_cache_storable"
+
+
 def reader_page(view=None, *, versioned: bool = True):
     """Cache a reader page's responses (see the module's docstring); `versioned=False` for
     pages that do not list other articles (the article page)."""
@@ -218,23 +267,89 @@ def reader_page(view=None, *, versioned: bool = True):
                 response = view(request, *args, **kwargs)
                 patch_vary_headers(response, ("Cookie",))
                 return response
+            if hasattr(request, _KEY_ATTR):  # PageCacheMiddleware looked it up: render
+                metrics.inc("newsstand_page_cache_total", result="miss")
+                response = view(request, *args, **kwargs)
+                if storable_response(request, response):
+                    setattr(request, _STORABLE_ATTR, True)
+                    response["Last-Modified"] = http_date()
+                patch_vary_headers(response, ("Cookie",))
+                return response
+            # Called without the middleware: the same, here.
             key = _key(request, versioned)
             entry = _cache().get(key)
             if entry is None:
                 def render():
                     metrics.inc("newsstand_page_cache_total", result="miss")
                     rendered = view(request, *args, **kwargs)
-                    if storable_response(request, rendered):
-                        _store(key, rendered, seconds)
-                    return rendered
+                    storable = storable_response(request, rendered)
+                    patch_vary_headers(rendered, ("Cookie",))
+                    if not storable:
+                        return rendered
+                    stored = _entry(rendered)
+                    _cache().set(key, stored, seconds)
+                    return _serve(request, stored)
 
                 entry, response = _render_once(key, render)
             if entry is not None:
                 metrics.inc("newsstand_page_cache_total", result="hit")
-                response = _rebuild(entry)
-            patch_vary_headers(response, ("Cookie",))
+                response = _serve(request, entry)
             return response
 
+        wrapped.page_cache = {"versioned": versioned}
         return wrapped
 
     return decorate(view) if view is not None else decorate
+
+
+# --- the middleware -----------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=4096)
+def _route(path: str, urlconf):
+    """(ResolverMatch, versioned) when `path` is a cached reader page, else None. Per path, as
+    resolving is most of what a hit would otherwise cost; bounded, so odd paths cannot grow it."""
+    try:
+        match = resolve(path, urlconf)
+    except Resolver404:
+        return None
+    options = getattr(match.func, "page_cache", None)
+    return (match, options["versioned"]) if options else None
+
+
+class PageCacheMiddleware:
+    """Answers anonymous GET/HEAD of cached reader pages before the rest of the middleware runs,
+    and stores what the rest returned on a miss. Place it after SecurityMiddleware (its
+    redirects still apply) and before SessionMiddleware."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        seconds = ttl()
+        route = None
+        if seconds > 0 and cacheable_request(request):
+            route = _route(request.path_info, getattr(request, "urlconf", None))
+        if route is None:
+            return self.get_response(request)
+        match, versioned = route
+        key = _key(request, versioned)
+        entry = _cache().get(key)
+        if entry is None:
+            setattr(request, _KEY_ATTR, key)
+            entry, response = _render_once(key, lambda: self._render(request, key, seconds))
+            if entry is None:
+                return response
+        request.resolver_match = match  # what MetricsMiddleware names the request by
+        metrics.inc("newsstand_page_cache_total", result="hit")
+        return _serve(request, entry)
+
+    def _render(self, request, key: str, seconds: int):
+        response = self.get_response(request)
+        # The view's answer could be shared (reader_page said so) and nothing on the way out
+        # made it personal (a cookie) or partial (a 304 for this reader's copy).
+        if getattr(request, _STORABLE_ATTR, False) and response.status_code == 200 \
+                and not response.streaming and not response.cookies:
+            entry = _entry(response)
+            _cache().set(key, entry, seconds)
+            return _serve(request, entry)
+        return response

@@ -30,10 +30,14 @@ def home(request):
 @require_safe
 @pagecache.reader_page(versioned=False)
 def article(request, article_id: int):
-    item = queries.article_for_page(article_id)
-    if item is None:
+    found = queries.article_for_page(article_id)
+    if found is None:
         raise Http404("No such article")
-    return render(request, "web/article.html", {"article": item, "meta": article_metadata(request, item)})
+    return render(request, "web/article.html", {
+        "article": found.article, "tags": found.tags, "related": found.related, "history": found.history,
+        "copies": found.copies, "original": found.original,
+        "meta": article_metadata(request, found.article, found.tags),
+    })
 
 
 @require_safe

@@ -64,10 +64,29 @@ def path(name: str, argument) -> str:
     return before + quote(str(argument), safe=_SAFE) + after
 
 
-@register.inclusion_tag("web/_picture.html")
+@lru_cache(maxsize=64)
+def _fixed_route(name: str, prefix: str, urlconf) -> str:
+    return reverse(name, urlconf=urlconf)
+
+
+@register.simple_tag
+def route(name: str) -> str:
+    """{% url name %} for routes without arguments (the site header and footer on every
+    page), resolved once per process and URL prefix."""
+    return _fixed_route(name, get_script_prefix(), get_urlconf())
+
+
+@register.simple_tag
 def picture(url, sizes, css_class="", lazy=True, largest=1600, default=640):
-    return {"pic": images.picture(url, sizes, largest=largest, default=default),
-            "css_class": css_class, "lazy": lazy}
+    """A proxied <img> with srcset and sizes; nothing without an image (or the proxy). A
+    simple tag, not an included template: cards show one each, and a sub-template's context
+    cost several times the markup."""
+    pic = images.picture(url, sizes, largest=largest, default=default)
+    if pic is None:
+        return ""
+    return format_html('<img{} src="{}" srcset="{}" sizes="{}" alt=""{} decoding="async">',
+                       format_html(' class="{}"', css_class) if css_class else "",
+                       pic.src, pic.srcset, pic.sizes, mark_safe(' loading="lazy"') if lazy else "")
 
 
 @register.simple_tag
@@ -104,7 +123,10 @@ def ld_json(data):
 @register.filter
 def excerpt(text, length=220):
     """The first sentences of a text, cut at a word boundary."""
-    text = " ".join((text or "").split())
+    text = text or ""
+    # Only the opening is shown: normalize a prefix long enough for it, not a whole article.
+    head = " ".join(text[:length * 4].split())
+    text = head if len(head) > length or len(text) <= length * 4 else " ".join(text.split())
     if len(text) <= length:
         return text
     cut = text[:length].rsplit(" ", 1)[0].rstrip(",;:-")

@@ -20,7 +20,8 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         argv = [sys.executable, "-m", "gunicorn", "newsstand.wsgi:application",
                 "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", str(threads),
-                "--access-logfile", "-", "--error-logfile", "-", "--timeout", "60"]
+                "--access-logfile", "-", "--error-logfile", "-", "--timeout", "60",
+                "--config", "python:newsstand.web.gunicorn_conf"]
         self.stdout.write(f"Serving on http://{host}:{port}/ with {workers} worker(s)")
         sys.stdout.flush()
         os.execv(sys.executable, argv)  # gunicorn takes over this process (and its signals)
