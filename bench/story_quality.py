@@ -176,19 +176,22 @@ def tune(ecb, ecb_signals, uci, uci_signals):
     from newsstand.intel.scoring import StoryConfig
 
     best = None
-    for ew, tw in itertools.product([0.0, 0.15], [0.3, 0.5, 0.7]):
-        base = replace(StoryConfig(), entity_weight=ew, lexical_share=tw)
+    # young_margin: the extra bar for stories of one or two members, where whole-topic merges
+    # (two events of the same kind) begin; it moves the best threshold, so both are searched.
+    for ew, tw, young in itertools.product([0.0, 0.15], [0.3, 0.5], [0.0, 0.05, 0.1]):
+        base = replace(StoryConfig(), entity_weight=ew, lexical_share=tw, young_margin=young)
         long_f1, threshold = max((score(run_ours(ecb, ecb_signals, replace(base, threshold=float(t))), ecb)[2],
                                   float(t)) for t in np.arange(0.25, 0.75, 0.025))
         short_f1, headline = max((score(run_ours(uci, uci_signals, replace(base, headline_threshold=float(t))),
                                         uci)[2], float(t)) for t in np.arange(0.10, 0.56, 0.05))
-        print(f"  entity_weight={ew} lexical_share={tw}: ECB+ {long_f1:.3f} at {threshold:.3f}, "
+        print(f"  entity_weight={ew} lexical_share={tw} young_margin={young}: ECB+ {long_f1:.3f} at {threshold:.3f}, "
               f"UCI dev {short_f1:.3f} at {headline:.2f}", flush=True)
         if best is None or long_f1 + short_f1 > best[0]:
             best = (long_f1 + short_f1, replace(base, threshold=threshold, headline_threshold=headline))
     config = best[1]
     print(f"ours tuned: threshold={config.threshold:.3f} headline_threshold={config.headline_threshold:.2f} "
-          f"entity_weight={config.entity_weight} lexical_share={config.lexical_share}")
+          f"entity_weight={config.entity_weight} lexical_share={config.lexical_share} "
+          f"young_margin={config.young_margin}")
     return config
 
 

@@ -1,5 +1,6 @@
 """Stories: online assignment, its fields, serialization and repair."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
@@ -7,7 +8,7 @@ import pytest
 
 from newsstand.intel.pipeline import process_intel
 from newsstand.intel.repair import repair_stories
-from newsstand.intel.scoring import ArticleSignals, StoryConfig, StoryState, choose
+from newsstand.intel.scoring import ArticleSignals, StoryConfig, StoryState, choose, term_weight
 from newsstand.news.models import Article, Story
 from tests.intel.conftest import BASE, unit
 from tests.intel.stories_text import BRIDGE, REHAB_LOHAN, REHAB_REID, UNRELATED
@@ -131,3 +132,45 @@ def test_repair_merges_a_split_story_and_moves_a_drifted_article(make_article):
     stories = dict(Article.objects.values_list("pk", "story_id"))
     assert stories[first.pk] == stories[second.pk] == stories[third.pk] != stories[stray.pk]
     assert Story.objects.get(pk=stories[first.pk]).article_count == 3
+
+
+def test_word_profile_weighs_repeated_words_and_adds_and_removes_exactly():
+    """The profile sums each member's sublinear term frequency; removing a member and merging
+    two stories (repair) keep the sums exact."""
+    one = ArticleSignals(1, BASE, None, {}, frozenset({"lohan", "rehab"}), words=100,
+                         term_tf={"lohan": 4, "rehab": 1})
+    two = ArticleSignals(2, BASE, None, {}, frozenset({"lohan", "court"}), words=100,
+                         term_tf={"lohan": 1, "court": 2})
+    story = StoryState(1, np.zeros(384, dtype=np.float32))
+    story.add(one)
+    story.add(two)
+    assert story.terms["lohan"] == pytest.approx(term_weight(one, "lohan") + 1.0)
+    assert term_weight(one, "lohan") > term_weight(one, "rehab") == 1.0
+    other = StoryState(2, np.zeros(384, dtype=np.float32))
+    other.add(two)
+    story.absorb(other)
+    assert story.count == 3 and story.terms["court"] == pytest.approx(2 * term_weight(two, "court"))
+    story.remove(two)
+    story.remove(two)
+    assert story.terms == pytest.approx({"lohan": term_weight(one, "lohan"), "rehab": 1.0})
+    assert story.count == 1
+
+
+def test_a_young_story_asks_for_more_than_a_grown_one():
+    """Whole-topic merges (two events of the same kind) start while a story has one or two
+    members: the bar is higher then, and back to the threshold from three members."""
+    rng = np.random.default_rng(3)
+    a, b = unit(rng.normal(size=384)), unit(rng.normal(size=384))
+    near = unit(0.93 * a + 0.37 * b)  # cosine ≈ 0.93 with a
+    strict = StoryConfig(entity_weight=0, lexical_share=0, headline_lexical_share=0, time_weight=0,
+                         threshold=float(near @ a) - 0.01, young_margin=0.05)
+    story = StoryState(1, np.zeros(384, dtype=np.float32))
+    story.add(ArticleSignals(1, BASE, a, {}, frozenset(), words=100))
+    probe = ArticleSignals(9, BASE, near, {}, frozenset(), words=100)
+    assert choose(probe, [story], strict) is None  # one member: threshold + margin
+    for i in range(2, 4):
+        story.add(ArticleSignals(i, BASE, a, {}, frozenset(), words=100))
+    assert choose(probe, [story], strict) is not None  # three members: the threshold itself
+    headline = ArticleSignals(10, BASE, near, {}, frozenset(), words=5)
+    young = StoryState(2, a.copy(), 1, anchor=a)
+    assert choose(headline, [young], replace(strict, headline_threshold=strict.threshold)) is not None

@@ -17,7 +17,8 @@ class StoryProfile(models.Model):
     anchor = models.BinaryField(null=True, help_text="float32 vector of the article that started the story")
     # {entity slug: number of member articles naming it}
     entities = models.JSONField(default=dict)
-    # {content word: number of member articles using it in title or lead}
+    # {content word: sum over members of 1 + log(its count in the member's title and first
+    # 1,000 body words)} (scoring.term_weight; before 2026-11 the number of members using it)
     terms = models.JSONField(default=dict)
 
     def __str__(self) -> str:
