@@ -48,6 +48,25 @@ def test_a_corrupt_index_file_is_rebuilt_from_the_database(make_article, setting
     assert len(again.index) == 3 and again.sync() == 0
 
 
+def test_an_index_saved_in_the_old_format_is_rebuilt_from_the_database(make_article):
+    articles = [make_article(t, b, source=f"S{i}") for i, (t, b) in enumerate(BRIDGE)]
+    process_intel([a.pk for a in articles])
+    folder = index_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in list(folder.iterdir()):
+        name.unlink()
+    # Format 1: an npz (or a usearch graph) named by a vectors.json without a format.
+    np.savez(folder / "vectors.npz", keys=np.array([articles[0].pk]), matrix=random_unit(1))
+    (folder / "vectors.json").write_text('{"scan_from": 999999, "dims": 384}')
+    fresh = ArticleVectors()
+    assert len(fresh.index) == 0 and fresh.scan_from == 0
+    assert fresh.sync() == 3
+    fresh.save()
+    assert not (folder / "vectors.npz").exists()
+    again = ArticleVectors()
+    assert sorted(again.index.keys().tolist()) == sorted(a.pk for a in articles) and again.sync() == 0
+
+
 def test_enqueue_intel_queues_batches_after_commit(django_capture_on_commit_callbacks):
     from newsstand.intel.tasks import INTEL_BATCH, enqueue_intel
 
