@@ -174,6 +174,7 @@ NEWSSTAND_FETCH_WORKERS = int(os.environ.get("NEWSSTAND_FETCH_WORKERS", 8))
 # --- image proxy (newsstand.web.imageproxy) ---------------------------------------------------
 # Empty: DATA_DIR/images. A rebuildable cache; delete it whenever you like.
 NEWSSTAND_IMAGE_CACHE_DIR = os.environ.get("NEWSSTAND_IMAGE_CACHE_DIR", "")
+NEWSSTAND_IMAGE_CACHE_MB = float(os.environ.get("NEWSSTAND_IMAGE_CACHE_MB", 2048))  # 0 = no limit
 NEWSSTAND_IMAGE_MAX_BYTES = int(os.environ.get("NEWSSTAND_IMAGE_MAX_BYTES", 8 * 1024 * 1024))
 # Checked from the header before decoding (decompression bombs). 25 MP covers a 6000x4000 photo.
 NEWSSTAND_IMAGE_MAX_PIXELS = int(os.environ.get("NEWSSTAND_IMAGE_MAX_PIXELS", 25_000_000))

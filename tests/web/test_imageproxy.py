@@ -7,7 +7,9 @@ there without contacting the publisher again."""
 from __future__ import annotations
 
 import io
+import os
 import struct
+import time
 import zlib
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import pytest
 from PIL import Image
 
 from newsstand.web import imageproxy
-from newsstand.web.imageproxy import IMAGE_WIDTHS, signed_image_url
+from newsstand.web.imageproxy import IMAGE_WIDTHS, prune_cache, signed_image_url
 
 WEBP = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8"  # what Chromium sends
 LEGACY = "image/png,image/*;q=0.8,*/*;q=0.5"
@@ -154,6 +156,34 @@ def test_cache_hit_does_not_contact_the_publisher(client, local_server, cache):
     get(client, signed_image_url(url, 120))
     assert len(local_server.hits("/photo.jpg")) == 3 and len(cached_files(cache)) == 3
     assert not [p for p in cache.rglob(".tmp-*")]  # atomic writes leave no temp files
+
+
+def test_the_cache_keeps_within_its_size_by_dropping_the_least_recently_used(tmp_path):
+    folder = tmp_path / "images"
+    now = time.time()
+    for n in range(10):
+        shard = folder / f"{n:02x}"
+        shard.mkdir(parents=True, exist_ok=True)
+        (shard / f"image-{n}").write_bytes(b"x" * 1000)
+        os.utime(shard / f"image-{n}", (now - 1000 + n, now - 1000 + n))  # image-9 used last
+    (folder / "00" / ".tmp-crashed").write_bytes(b"half")
+    os.utime(folder / "00" / ".tmp-crashed", (now - 7200, now - 7200))
+
+    assert prune_cache(20_000, folder) == (0, 0)  # within the limit: nothing goes
+    assert prune_cache(5_000, folder) == (6, 6000)  # down to 90% of the limit
+    left = sorted(p.name for p in folder.rglob("*") if p.is_file())
+    assert left == [f"image-{n}" for n in range(6, 10)]  # the most recently used stay
+
+
+def test_a_hit_marks_its_file_as_used(client, local_server, cache):
+    url = local_server.route("/photo.jpg", photo(), content_type="image/jpeg")
+    path = signed_image_url(url, 360)
+    get(client, path)
+    [file] = cached_files(cache)
+    long_ago = time.time() - 3 * 24 * 3600
+    os.utime(file, (long_ago, long_ago))
+    assert get(client, path).status_code == 200
+    assert file.stat().st_mtime > long_ago + 24 * 3600
 
 
 def test_if_none_match_answers_304(client, local_server):

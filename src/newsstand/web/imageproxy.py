@@ -23,7 +23,9 @@ Why each rule exists:
 
 The cache is a directory of files (NEWSSTAND_IMAGE_CACHE_DIR, default DATA_DIR/images) keyed by
 (url, width, quality, output family); it can be deleted at any time and rebuilds itself. Each
-process (and machine) may fill its own copy: nothing here must agree between processes.
+process (and machine) may fill its own copy: nothing here must agree between processes. It is
+kept within NEWSSTAND_IMAGE_CACHE_MB: every PRUNE_EVERY_WRITES new files, a background thread
+deletes the least recently used ones (a file's mtime, renewed by a hit at most once a day).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -268,6 +271,84 @@ def _write_cache(path: Path, data: bytes) -> None:
         raise
 
 
+# --- keeping the cache within its size -----------------------------------------------------------
+
+PRUNE_EVERY_WRITES = 100
+# A hit renews its file's mtime (the "last used" mark pruning goes by) at most this often,
+# so that a popular image costs one utime a day, not one per request.
+USED_MARK_SECONDS = 24 * 3600
+_STALE_TEMP_SECONDS = 3600
+_writes = 0
+_writes_lock = threading.Lock()
+_pruning = threading.Lock()
+
+
+def _mark_used(path: Path) -> None:
+    try:
+        if time.time() - path.stat().st_mtime > USED_MARK_SECONDS:
+            os.utime(path)
+    except OSError:
+        pass  # pruned meanwhile: the bytes are already served
+
+
+def prune_cache(limit_bytes: int, folder: Path | None = None) -> tuple[int, int]:
+    """Delete the least recently used files until the cache holds at most 90% of
+    `limit_bytes` (headroom, so that pruning does not run again at the next write). Also
+    removes temporary files a crashed write left behind. Returns (files removed, bytes freed)."""
+    folder = folder or cache_dir()
+    now, total, files = time.time(), 0, []
+    removed = freed = 0
+    for shard in (folder.iterdir() if folder.is_dir() else ()):
+        if not shard.is_dir():
+            continue
+        for entry in os.scandir(shard):
+            try:
+                info = entry.stat()
+            except OSError:
+                continue
+            if entry.name.startswith(".tmp-"):
+                if now - info.st_mtime > _STALE_TEMP_SECONDS:
+                    Path(entry.path).unlink(missing_ok=True)
+                continue
+            files.append((info.st_mtime, info.st_size, entry.path))
+            total += info.st_size
+    if total <= limit_bytes:
+        return 0, 0
+    target = limit_bytes * 0.9
+    for _used, size, path in sorted(files):
+        if total <= target:
+            break
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass  # another process pruned it
+        total -= size
+        removed, freed = removed + 1, freed + size
+    log.info("image cache: removed %d least recently used file(s), %.1f MB, to stay within %.0f MB",
+             removed, freed / 1e6, limit_bytes / 1e6)
+    return removed, freed
+
+
+def _after_write() -> None:
+    global _writes
+    with _writes_lock:
+        _writes += 1
+        due = _writes % PRUNE_EVERY_WRITES == 0
+    limit = int(float(getattr(settings, "NEWSSTAND_IMAGE_CACHE_MB", 0)) * 1024 * 1024)
+    if not due or limit <= 0 or not _pruning.acquire(blocking=False):
+        return
+
+    def prune() -> None:
+        try:
+            prune_cache(limit)
+        except OSError as exc:
+            log.warning("image cache: pruning failed: %s", exc)
+        finally:
+            _pruning.release()
+
+    threading.Thread(target=prune, name="image-cache-prune", daemon=True).start()
+
+
 def etag_of(data: bytes) -> str:
     return '"' + hashlib.blake2b(data, digest_size=16).hexdigest() + '"'
 
@@ -355,6 +436,7 @@ def image(request: HttpRequest, signature: str, encoded: str) -> HttpResponse:
     path = cache_path(url, width, quality, webp)
     cached = _read_cache(path)
     if cached is not None:
+        _mark_used(path)
         _count("hit")
         return _respond(request, cached, etag_of(cached))
     try:
@@ -375,6 +457,7 @@ def image(request: HttpRequest, signature: str, encoded: str) -> HttpResponse:
         _DECODE_SLOTS.release()
     try:
         _write_cache(path, rendered.data)
+        _after_write()
     except OSError as exc:  # a full or read-only disk costs speed, not the image
         log.warning("image proxy: could not cache path=%s: %s", path, exc)
     _count("miss")
