@@ -48,7 +48,8 @@ def _settings_for_children(processes: int) -> dict:
 
     values = {name: getattr(settings, name) for name in dir(settings) if name.startswith("NEWSSTAND_")}
     values["DATA_DIR"] = settings.DATA_DIR
-    # The per-domain limits hold per process: split them so that the children together keep them.
+    # The per-domain limits hold per process: split them so that the children together keep
+    # them (each keeps at least one request in flight, so a limit below the core count is exceeded).
     values["NEWSSTAND_DOMAIN_CONCURRENCY"] = max(1, int(settings.NEWSSTAND_DOMAIN_CONCURRENCY) // processes)
     values["NEWSSTAND_DOMAIN_RATE"] = float(settings.NEWSSTAND_DOMAIN_RATE) / processes
     return values
