@@ -113,7 +113,9 @@ def run_fetch(*, every_enabled: bool = False, workers: int = 8, progress: bool =
             readable.append(outcome.article_id)
 
     try:
-        with logging_redirect_tqdm():
+        # Our loggers' own console handler, not the root logger: the root has none, and
+        # giving it one printed every line twice (once with our format, once without).
+        with logging_redirect_tqdm(loggers=[logging.getLogger("newsstand")]):
             for thread in threads:
                 thread.start()
             while pending:

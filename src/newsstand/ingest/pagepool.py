@@ -22,8 +22,9 @@ log = logging.getLogger(__name__)
 class PageProcesses:
     """One child process per core, started on the first page (a re-poll that finds nothing
     new never pays for them). Spawned, not forked: forking a process that runs threads is
-    unsafe. Children see this process's settings and database, so what a test or the command
-    line changed holds there too."""
+    unsafe; as with any spawned pool, a script that calls run_fetch itself must do so under
+    `if __name__ == "__main__":` (the `newsstand` command does). Children see this process's
+    settings and database, so what a test or the command line changed holds there too."""
 
     def __init__(self, processes: int, threads_each: int) -> None:
         self.processes, self.threads_each = processes, threads_each
