@@ -39,6 +39,16 @@ def test_entities_are_verified_and_variants_merged():
     assert "monday" not in entities and "home" not in entities
 
 
+def test_a_full_name_with_middle_names_is_the_same_person():
+    entities = {e.slug: e for e in extract_entities(
+        "Mathematician Richard Guy dies aged 103",
+        "Richard Kenneth Guy, a British mathematician, died on Monday. Guy wrote about number theory "
+        "and games. Richard Guy taught at the University of Calgary for decades.")}
+    assert "richardguy" in entities and entities["richardguy"].kind == "person"
+    assert "richardkennethguy" not in entities and "guy" not in entities
+    assert entities["richardguy"].mentions == 3
+
+
 def test_title_case_headlines_do_not_invent_entities():
     names = {e.name for e in extract_entities("Glenn Beck Rips Progressivism At Conference",
                                               "Glenn Beck spoke on Saturday. Beck said progressivism was a cancer.")}

@@ -181,7 +181,21 @@ def extract_entities(title: str, body: str, limit: int = 8) -> list[Entity]:
 
 
 def _merge_aliases(counts: Counter, names: dict, kinds: dict, titled: set) -> None:
-    """"Cooper" after "Yvette Cooper", "NCA" after "National Crime Agency": one entity."""
+    """"Cooper" after "Yvette Cooper", "NCA" after "National Crime Agency", "Richard Kenneth
+    Guy" and "Richard Guy": one entity each."""
+    for key in list(counts):
+        words = names[key].split()
+        if len(words) != 2 or _has_org_word(names[key]):
+            continue
+        # The full name with middle names folds into first + last, the form most reports use
+        # (so the hashtag is the same across articles that give the middle name and those that don't).
+        fuller = [k for k in counts if k != key and len(names[k].split()) > 2 and not _has_org_word(names[k])
+                  and names[k].split()[0] == words[0] and names[k].split()[-1] == words[-1]]
+        for longer in fuller:
+            counts[key] += counts.pop(longer)
+            if longer in titled:
+                titled.add(key)
+            kinds[key] = kinds.get(key) or kinds.get(longer) or "person"
     multi = [k for k in counts if len(names[k].split()) > 1]
     for key in list(counts):
         words = names[key].split()
