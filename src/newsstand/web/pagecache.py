@@ -245,6 +245,17 @@ def _render_once(key: str, render):
         running.set()
 
 
+def _answer(request, key: str, render) -> HttpResponse:
+    """The cached page for `key`, or what `render()` returns (one render per key at a time)."""
+    entry = _cache().get(key)
+    if entry is None:
+        entry, response = _render_once(key, render)
+        if entry is None:
+            return response
+    metrics.inc("newsstand_page_cache_total", result="hit")
+    return _serve(request, entry)
+
+
 # --- the views ----------------------------------------------------------------------------------
 
 # Set on the request by the middleware once it has looked the page up and missed: the view
@@ -277,24 +288,19 @@ def reader_page(view=None, *, versioned: bool = True):
                 return response
             # Called without the middleware: the same, here.
             key = _key(request, versioned)
-            entry = _cache().get(key)
-            if entry is None:
-                def render():
-                    metrics.inc("newsstand_page_cache_total", result="miss")
-                    rendered = view(request, *args, **kwargs)
-                    storable = storable_response(request, rendered)
-                    patch_vary_headers(rendered, ("Cookie",))
-                    if not storable:
-                        return rendered
-                    stored = _entry(rendered)
-                    _cache().set(key, stored, seconds)
-                    return _serve(request, stored)
 
-                entry, response = _render_once(key, render)
-            if entry is not None:
-                metrics.inc("newsstand_page_cache_total", result="hit")
-                response = _serve(request, entry)
-            return response
+            def render():
+                metrics.inc("newsstand_page_cache_total", result="miss")
+                rendered = view(request, *args, **kwargs)
+                storable = storable_response(request, rendered)
+                patch_vary_headers(rendered, ("Cookie",))
+                if not storable:
+                    return rendered
+                stored = _entry(rendered)
+                _cache().set(key, stored, seconds)
+                return _serve(request, stored)
+
+            return _answer(request, key, render)
 
         wrapped.page_cache = {"versioned": versioned}
         return wrapped
@@ -333,15 +339,9 @@ class PageCacheMiddleware:
             return self.get_response(request)
         match, versioned = route
         key = _key(request, versioned)
-        entry = _cache().get(key)
-        if entry is None:
-            setattr(request, _KEY_ATTR, key)
-            entry, response = _render_once(key, lambda: self._render(request, key, seconds))
-            if entry is None:
-                return response
-        request.resolver_match = match  # what MetricsMiddleware names the request by
-        metrics.inc("newsstand_page_cache_total", result="hit")
-        return _serve(request, entry)
+        setattr(request, _KEY_ATTR, key)  # tells reader_page, on a miss, that we store
+        request.resolver_match = match  # what MetricsMiddleware names a hit by (a miss resolves anew)
+        return _answer(request, key, lambda: self._render(request, key, seconds))
 
     def _render(self, request, key: str, seconds: int):
         response = self.get_response(request)
