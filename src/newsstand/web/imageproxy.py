@@ -334,7 +334,7 @@ def _after_write() -> None:
     with _writes_lock:
         _writes += 1
         due = _writes % PRUNE_EVERY_WRITES == 0
-    limit = int(float(getattr(settings, "NEWSSTAND_IMAGE_CACHE_MB", 0)) * 1024 * 1024)
+    limit = int(float(settings.NEWSSTAND_IMAGE_CACHE_MB) * 1024 * 1024)
     if not due or limit <= 0 or not _pruning.acquire(blocking=False):
         return
 
