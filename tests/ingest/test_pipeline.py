@@ -217,6 +217,7 @@ def test_transient_page_failure_is_retried_later(local_server):
 def test_racing_worker_that_stored_an_entry_first_wins_it(local_server):
     """Between our lookup and our insert another worker stored one of the entries: the batch
     insert clashes, and the one-by-one fallback keeps the rest."""
+    from newsstand.ingest.entries import EntryRow, entry_fields
     from newsstand.ingest.feedparse import ParsedEntry
     from newsstand.ingest.poll import create_articles
 
@@ -227,6 +228,7 @@ def test_racing_worker_that_stored_an_entry_first_wins_it(local_server):
     taken = Article.objects.create(source=feed.source, url="https://race.example/1", title="first",
                                    published_at=timezone.now())
     ArticleLink.objects.create(url_key="https://race.example/1", article=taken)
-    created = create_articles(feed, [(e, e.link) for e in entries], timezone.now(), fetch_pages=True)
+    rows = [EntryRow(e, e.link, entry_fields(e)) for e in entries]
+    created = create_articles(feed, rows, timezone.now(), fetch_pages=True)
     assert [a.title for a in created] == ["T0", "T2"]
     assert Article.objects.count() == 3 and ArticleLink.objects.count() == 3

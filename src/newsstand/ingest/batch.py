@@ -2,8 +2,8 @@
 with a progress bar. The steps are the same functions the background tasks run.
 
 Work is split by what it waits on: HTTP and database calls run in a few threads (they
-mostly wait on the network), while page extraction — pure CPU — runs in a pool of
-processes, one per core, so it is not serialized behind the GIL."""
+mostly wait on the network), while reading feed documents and extracting pages — pure
+CPU — runs in a pool of processes, one per core, so it is not serialized behind the GIL."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from django.utils import timezone
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
+from newsstand.ingest.entries import ReadFeed, read_feed
 from newsstand.ingest.extract import ExtractedPage, extract_page
 from newsstand.ingest.pages import process_article
 from newsstand.ingest.poll import poll_feed
@@ -77,6 +78,9 @@ def run_fetch(*, every_enabled: bool = False, workers: int = 8, progress: bool =
     def extract(html: str, url: str) -> ExtractedPage:
         return pool.submit(extract_page, html, url).result() if pool else extract_page(html, url)
 
+    def read(*args, **kwargs) -> ReadFeed:
+        return pool.submit(read_feed, *args, **kwargs).result() if pool else read_feed(*args, **kwargs)
+
     jobs: queue.SimpleQueue = queue.SimpleQueue()
     results: queue.SimpleQueue = queue.SimpleQueue()
 
@@ -86,7 +90,7 @@ def run_fetch(*, every_enabled: bool = False, workers: int = 8, progress: bool =
                 kind, item_id = job
                 try:
                     if kind == "feed":
-                        results.put((kind, poll_feed(item_id), None))
+                        results.put((kind, poll_feed(item_id, read=read), None))
                     else:
                         results.put((kind, process_article(item_id, extract=extract), None))
                 except Exception as exc:  # a bug must not stop the other feeds

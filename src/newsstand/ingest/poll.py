@@ -6,20 +6,22 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from newsstand.ingest import schedule
+from newsstand.ingest.entries import FEED_FIELDS, EntryRow, ReadFeed, read_feed
 from newsstand.ingest.fetch import FetchConfig, FetchError, Fetched, fetch
-from newsstand.ingest.feedparse import FeedParseError, ParsedEntry, ParsedFeed, parse_feed
+from newsstand.ingest.feedparse import FeedParseError
 from newsstand.ingest.models import Feed
 from newsstand.ingest.politeness import DomainLimiter, default_limiter
-from newsstand.ingest.sanitize import html_to_text, plain_text, sanitize_html
-from newsstand.ingest.urlnorm import canonical_url
+from newsstand.ingest.sanitize import html_to_text
+from newsstand.news.bulk import insert_rows, update_row
 from newsstand.news.models import Article, ArticleLink, ExtractionStatus, HeadlineChange
 
 log = logging.getLogger(__name__)
@@ -49,16 +51,16 @@ class StoredEntries:
     new_ids: list[int] = field(default_factory=list)
     updated_ids: list[int] = field(default_factory=list)
     pages_to_read: list[int] = field(default_factory=list)
-    skipped_no_link: int = 0
 
 
 def poll_feed(feed_id: int, *, now: datetime | None = None, config: FetchConfig | None = None,
-              limiter: DomainLimiter | None = None) -> PollOutcome:
+              limiter: DomainLimiter | None = None, read: Callable[..., ReadFeed] = read_feed) -> PollOutcome:
+    """`read` is entries.read_feed or a stand-in running it elsewhere (batch.py: in a process)."""
     now = now or timezone.now()
     config = config or FetchConfig.from_settings()
     limiter = limiter or default_limiter()
     policy = schedule.PollPolicy.from_settings()
-    feed = Feed.objects.select_related("source").filter(pk=feed_id, enabled=True).first()
+    feed = load_feed(feed_id)
     if feed is None:
         return PollOutcome(feed_id, "skipped")
 
@@ -82,17 +84,19 @@ def poll_feed(feed_id: int, *, now: datetime | None = None, config: FetchConfig 
         plan = schedule.after_success(now, policy, entry_times=None,
                                       previous_interval=feed.poll_interval, max_age=fetched.max_age)
         apply_schedule(feed, plan, now, status=304)
-        feed.save(update_fields=SCHEDULE_FIELDS)  # the common case: keep it to one small UPDATE
+        update_row(feed, SCHEDULE_FIELDS)  # the common case: keep it to one small UPDATE
         log.info("feed=%s status=304 not modified; next poll %s", feed.url, feed.next_poll_at)
         return PollOutcome(feed.pk, "not_modified")
 
+    fetch_pages = settings.NEWSSTAND_FETCH_PAGES
     try:
-        parsed = parse_feed(fetched.content, fetched.url, media_type=fetched.media_type,
-                            charset=fetched.charset)
+        document = read(fetched.content, fetched.url, media_type=fetched.media_type,
+                        charset=fetched.charset, feed_only=not fetch_pages)
     except FeedParseError as error:
         return record_failure(feed, now, policy, str(error), status=fetched.status, retry_after=None)
 
-    stored = store_entries(feed, parsed, now, fetch_pages=settings.NEWSSTAND_FETCH_PAGES)
+    parsed = document.feed
+    stored = store_entries(feed, document, now, fetch_pages=fetch_pages)
     follow_permanent_redirect(feed, fetched)
     entry_times = [e.published for e in parsed.entries if e.published]
     plan = schedule.after_success(now, policy, entry_times=entry_times,
@@ -106,12 +110,13 @@ def poll_feed(feed_id: int, *, now: datetime | None = None, config: FetchConfig 
     feed.title = feed.title or parsed.title[:500]
     feed.entries_seen += len(stored.new_ids)
     warnings = list(parsed.warnings)
-    if stored.skipped_no_link:
-        warnings.append(f"{stored.skipped_no_link} item(s) had no link to an article page and were skipped.")
+    if document.skipped_no_link:
+        warnings.append(f"{document.skipped_no_link} item(s) had no link to an article page and were skipped.")
     feed.last_warning = " ".join(warnings)[:2000]
-    feed.save()
-    source = feed.source
-    if not source.homepage_url and parsed.home_url:
+    update_row(feed, [*SCHEDULE_FIELDS, "url", "etag", "last_modified", "format", "title", "entries_seen",
+                      "last_warning"])
+    if not feed.source_homepage_url and parsed.home_url:
+        source = feed.source
         source.homepage_url = parsed.home_url[:2000]
         source.favicon_url = source.favicon_url or (parsed.icon_url or "")[:2000]
         source.save(update_fields=["homepage_url", "favicon_url"])
@@ -119,6 +124,15 @@ def poll_feed(feed_id: int, *, now: datetime | None = None, config: FetchConfig 
              len(parsed.entries), len(stored.new_ids), len(stored.updated_ids))
     return PollOutcome(feed.pk, "updated", tuple(stored.new_ids), tuple(stored.updated_ids),
                        pages_to_read=tuple(stored.pages_to_read))
+
+
+def load_feed(feed_id: int) -> Feed | None:
+    """The enabled feed with its source's homepage, as `source_homepage_url`. Written out:
+    building this query through the ORM cost more than running it, on every poll."""
+    feed_table, source_table = Feed._meta.db_table, Feed._meta.get_field("source").related_model._meta.db_table
+    query = (f"SELECT f.*, s.homepage_url AS source_homepage_url FROM {feed_table} f "
+             f"JOIN {source_table} s ON s.id = f.source_id WHERE f.id = %s AND f.enabled")
+    return next(iter(Feed.objects.raw(query, [feed_id])), None)
 
 
 def record_failure(feed: Feed, now: datetime, policy: schedule.PollPolicy, message: str, *,
@@ -161,35 +175,25 @@ def follow_permanent_redirect(feed: Feed, fetched: Fetched) -> None:
         feed.url = new_url
 
 
-def store_entries(feed: Feed, parsed: ParsedFeed, now: datetime, *, fetch_pages: bool = True) -> StoredEntries:
+def store_entries(feed: Feed, document: ReadFeed, now: datetime, *, fetch_pages: bool = True) -> StoredEntries:
     """Insert new entries and update changed ones in place. The same entry is found again by
     its guid in this feed or by any normalized URL it is known by, so re-polling never
     duplicates; the unique URL key settles races between workers."""
     stored = StoredEntries()
-    entries = [e for e in parsed.entries if e.link]
-    stored.skipped_no_link = len(parsed.entries) - len(entries)
-    keys = {id(e): canonical_url(e.link) for e in entries}
-    by_guid = dict(
-        Article.objects.filter(feed=feed, guid__in=[e.guid[:1000] for e in entries if e.guid])
-        .values_list("guid", "id")
-    )
-    by_key = dict(ArticleLink.objects.filter(url_key__in=keys.values()).values_list("url_key", "article_id"))
+    rows = document.rows
+    by_guid = known_guids(feed.pk, [r.entry.guid[:1000] for r in rows if r.entry.guid])
+    by_key = known_keys([r.key for r in rows])
     existing_ids = set(by_guid.values()) | set(by_key.values())
-    existing = Article.objects.in_bulk(existing_ids)
-    seen_keys: set[str] = set()
-    fresh: list[tuple[ParsedEntry, str]] = []
+    existing = Article.objects.in_bulk(existing_ids) if existing_ids else {}
+    fresh: list[EntryRow] = []
     with transaction.atomic():
-        for entry in entries:
-            key = keys[id(entry)]
-            if key in seen_keys:  # the same item twice in one feed document
-                continue
-            seen_keys.add(key)
-            article_id = by_guid.get((entry.guid or "")[:1000]) or by_key.get(key)
+        for row in rows:
+            article_id = by_guid.get((row.entry.guid or "")[:1000]) or by_key.get(row.key)
             if article_id is None:
-                fresh.append((entry, key))
+                fresh.append(row)
                 continue
             article = existing[article_id]
-            if update_article_from_entry(article, entry, now):
+            if update_article_from_entry(article, row, now):
                 stored.updated_ids.append(article_id)
             if article.extraction_status == ExtractionStatus.PENDING and article_id not in stored.pages_to_read:
                 stored.pages_to_read.append(article_id)
@@ -200,24 +204,45 @@ def store_entries(feed: Feed, parsed: ParsedFeed, now: datetime, *, fetch_pages:
     return stored
 
 
-def entry_fields(entry: ParsedEntry, base_url: str) -> dict:
-    return {
-        "title": (plain_text(entry.title) or "(untitled)")[:1000],
-        "byline": plain_text(entry.author)[:500],
-        "summary_html": sanitize_html(entry.summary_html, base_url) if entry.summary_html else "",
-        "feed_content_html": sanitize_html(entry.content_html, base_url) if entry.content_html else "",
-        "image_url": (entry.image_url or "")[:2000],
-    }
+# Lookups run on every poll, so they are written out (the ORM took longer to build them than
+# the database to answer), in slices that stay under SQLite's 999 parameters.
+LOOKUP_SLICE = 500
 
 
-def new_article(feed: Feed, entry: ParsedEntry, now: datetime, *, fetch_pages: bool) -> Article:
-    fields = entry_fields(entry, entry.link)
-    if not fetch_pages:
+def known_guids(feed_id: int, guids: list[str]) -> dict[str, int]:
+    """Article ids of the entries of this feed already stored, by guid."""
+    found: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(guids), LOOKUP_SLICE):
+            part = guids[start:start + LOOKUP_SLICE]
+            cursor.execute(f"SELECT guid, id FROM {Article._meta.db_table} WHERE feed_id = %s AND guid IN "
+                           f"({', '.join(['%s'] * len(part))})", [feed_id, *part])
+            found.update(cursor.fetchall())
+    return found
+
+
+def known_keys(keys: list[str]) -> dict[str, int]:
+    """Article ids of these normalized URLs, for those already stored."""
+    found: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(keys), LOOKUP_SLICE):
+            part = keys[start:start + LOOKUP_SLICE]
+            cursor.execute(f"SELECT url_key, article_id FROM {ArticleLink._meta.db_table} WHERE url_key IN "
+                           f"({', '.join(['%s'] * len(part))})", part)
+            found.update(cursor.fetchall())
+    return found
+
+
+def new_article(feed: Feed, row: EntryRow, now: datetime, *, fetch_pages: bool) -> Article:
+    fields = dict(row.fields)
+    if fetch_pages:
+        for name in ("html", "text", "word_count"):
+            fields.pop(name, None)
+    else:
         # Feeds-only mode: the feed's own content is the article (no page request at all).
-        html = fields["feed_content_html"] or fields["summary_html"]
-        text = html_to_text(html) if html else ""
-        fields |= {"html": html, "text": text, "word_count": len(text.split()), "extracted_at": now,
-                   "extraction_status": ExtractionStatus.FEED_ONLY if text else ExtractionStatus.FAILED}
+        fields |= {"extracted_at": now,
+                   "extraction_status": ExtractionStatus.FEED_ONLY if fields.get("text") else ExtractionStatus.FAILED}
+    entry = row.entry
     return Article(
         source_id=feed.source_id, feed=feed, url=entry.link[:2000], guid=(entry.guid or "")[:1000],
         published_at=schedule.clamp_published(entry.published, now),
@@ -225,38 +250,37 @@ def new_article(feed: Feed, entry: ParsedEntry, now: datetime, *, fetch_pages: b
     )
 
 
-def create_articles(feed: Feed, fresh: list[tuple[ParsedEntry, str]], now: datetime, *,
-                    fetch_pages: bool) -> list[Article]:
+def create_articles(feed: Feed, fresh: list[EntryRow], now: datetime, *, fetch_pages: bool) -> list[Article]:
     """All of a poll's new articles in two statements; if another worker stored one of them
     a moment ago (a unique key clashes), fall back to one at a time and skip the taken ones."""
-    articles = [new_article(feed, entry, now, fetch_pages=fetch_pages) for entry, _ in fresh]
+    articles = [new_article(feed, row, now, fetch_pages=fetch_pages) for row in fresh]
     if not articles:
         return []
     try:
         with transaction.atomic():
-            Article.objects.bulk_create(articles)
-            ArticleLink.objects.bulk_create(
-                [ArticleLink(url_key=key, article=article) for article, (_, key) in zip(articles, fresh)])
+            insert_rows(articles)
+            insert_rows([ArticleLink(url_key=row.key, article_id=article.pk) for article, row in zip(articles, fresh)])
         return articles
     except IntegrityError:
         pass
     created = []
-    for article, (entry, key) in zip(articles, fresh):
+    for article, row in zip(articles, fresh):
         article.pk = None
         try:
             with transaction.atomic():
                 article.save(force_insert=True)
-                ArticleLink.objects.create(url_key=key, article=article)
+                ArticleLink.objects.create(url_key=row.key, article=article)
         except IntegrityError:
             # Another worker stored the same article a moment ago: it is not new.
-            log.info("feed=%s entry %s already stored by another worker", feed.url, entry.link)
+            log.info("feed=%s entry %s already stored by another worker", feed.url, row.entry.link)
             continue
         created.append(article)
     return created
 
 
-def update_article_from_entry(article: Article, entry: ParsedEntry, now: datetime) -> bool:
-    fields = entry_fields(entry, article.url)
+def update_article_from_entry(article: Article, row: EntryRow, now: datetime) -> bool:
+    entry = row.entry
+    fields = {name: row.fields[name] for name in FEED_FIELDS}
     changed = {name: value for name, value in fields.items()
                if value and getattr(article, name) != value}
     newer = entry.updated and (article.updated_at is None or entry.updated > article.updated_at)

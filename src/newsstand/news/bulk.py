@@ -1,0 +1,97 @@
+"""Writing the rows of a feed poll without the ORM's per-call overhead.
+
+bulk_create and save() prepare every value through each field's full save path and build
+their SQL anew on each call; for a poll's 20-odd new articles of 30 columns and its feed row
+that was most of the poll's time in the process that talks to the database
+(bench/ingest.py, feeds only). Here each model gets its columns and value preparation
+worked out once, and a call is one statement. For plain rows only: no pre_save hooks
+(auto_now), no signals; defaults come from the model's constructor, as with the ORM."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections, models
+
+# SQLite's historical limit on parameters per statement (newer builds allow more).
+MAX_PARAMETERS = 999
+
+
+@dataclass(frozen=True)
+class _Table:
+    name: str
+    pk: str
+    columns: dict[str, str]  # attname → quoted column, the primary key left out
+    prepare: dict[str, Callable[[Any], Any]]  # attname → value preparation, where one is needed
+
+
+@lru_cache(maxsize=None)
+def _table(model: type[models.Model], alias: str) -> _Table:
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    columns, prepare = {}, {}
+    for field in model._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns[field.attname] = quote(field.column)
+        if isinstance(field, models.DateTimeField):
+            prepare[field.attname] = _datetime_preparation(field, connection.vendor, alias)
+        elif isinstance(field, models.JSONField):
+            prepare[field.attname] = lambda value, field=field: field.get_db_prep_save(value, connections[alias])
+        # str, int, bool, bytes and None go to the driver as they are.
+    return _Table(quote(model._meta.db_table), quote(model._meta.pk.column), columns, prepare)
+
+
+def _datetime_preparation(field: models.Field, vendor: str, alias: str) -> Callable[[Any], Any]:
+    def prepare(value: Any) -> Any:
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            # What Django stores: PostgreSQL takes the aware value, SQLite naive UTC text.
+            return value if vendor != "sqlite" else str(value.astimezone(UTC).replace(tzinfo=None))
+        return field.get_db_prep_save(value, connections[alias])  # naive or odd: the ORM's way
+    return prepare
+
+
+def _values(table: _Table, obj: models.Model, names: Iterable[str]) -> list[Any]:
+    values = []
+    for name in names:
+        value = getattr(obj, name)
+        prepare = table.prepare.get(name)
+        values.append(value if prepare is None or value is None else prepare(value))
+    return values
+
+
+def insert_rows(objs: Sequence[models.Model]) -> None:
+    """INSERT these new instances of one model and set their primary keys."""
+    if not objs:
+        return
+    connection = connections[DEFAULT_DB_ALIAS]  # this thread's, looked up once, not per value
+    table = _table(type(objs[0]), DEFAULT_DB_ALIAS)
+    names = list(table.columns)
+    head = f"INSERT INTO {table.name} ({', '.join(table.columns.values())}) VALUES "
+    row = "(" + ", ".join(["%s"] * len(names)) + ")"
+    per_statement = max(1, MAX_PARAMETERS // len(names))
+    for start in range(0, len(objs), per_statement):
+        batch = objs[start:start + per_statement]
+        values = [value for obj in batch for value in _values(table, obj, names)]
+        with connection.cursor() as cursor:
+            cursor.execute(head + ", ".join([row] * len(batch)) + f" RETURNING {table.pk}", values)
+            ids = [r[0] for r in cursor.fetchall()]
+        if len(ids) != len(batch):
+            raise RuntimeError(f"inserted {len(batch)} rows, got {len(ids)} ids back")
+        for obj, pk in zip(batch, ids):
+            obj.pk = pk
+            obj._state.adding = False
+            obj._state.db = DEFAULT_DB_ALIAS
+
+
+def update_row(obj: models.Model, names: Sequence[str]) -> None:
+    """UPDATE these fields (attnames) of a stored instance, as save(update_fields=…) would."""
+    table = _table(type(obj), DEFAULT_DB_ALIAS)
+    assignments = ", ".join(f"{table.columns[name]} = %s" for name in names)
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(f"UPDATE {table.name} SET {assignments} WHERE {table.pk} = %s",
+                       [*_values(table, obj, names), obj.pk])
