@@ -79,7 +79,10 @@ def insert_rows(objs: Sequence[models.Model]) -> None:
         values = [value for obj in batch for value in _values(table, obj, names)]
         with connection.cursor() as cursor:
             cursor.execute(head + ", ".join([row] * len(batch)) + f" RETURNING {table.pk}", values)
-            ids = [r[0] for r in cursor.fetchall()]
+            # Neither engine promises RETURNING's order, but both number the rows of one
+            # INSERT in the order of its VALUES (SQLite's rowid, PostgreSQL's sequence) and
+            # ascending: sorted, the ids line up with the rows.
+            ids = sorted(r[0] for r in cursor.fetchall())
         if len(ids) != len(batch):
             raise RuntimeError(f"inserted {len(batch)} rows, got {len(ids)} ids back")
         for obj, pk in zip(batch, ids):
