@@ -78,6 +78,7 @@ _ATOM_FEED = {
     "title": "title", "subtitle": "subtitle", "link": "atomlink", "id": "guid", "updated": "updated",
     "published": "published", "author": "atomauthor",
     "generator": "generator", "rights": "rights", "category": "category", "entry": "item",
+    "icon": "plain",  # no handler in feedparser: its generic push/pop (logo has one: not here)
 }
 _ATOM_ENTRY = {
     "title": "title", "link": "atomlink", "id": "guid", "updated": "updated", "published": "published",
