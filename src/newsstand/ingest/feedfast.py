@@ -16,7 +16,6 @@ Pure: bytes in, ParsedFeed or None out.
 
 from __future__ import annotations
 
-import copy
 import functools
 import re
 from typing import Any
@@ -374,6 +373,8 @@ class _State:
                 params["type"] = ctype = "text/html"
         if _map_type(ctype or "text/html") in _HTML_TYPES and element in _CAN_CONTAIN_RELATIVE:
             output = resolve_relative_uris(output, self.baseuri, "utf-8", ctype or "text/html")
+        if output.isascii():  # both repairs below leave ASCII as it is
+            return output
         try:
             output = output.encode("iso-8859-1").decode("utf-8")
         except (UnicodeEncodeError, UnicodeDecodeError):
@@ -384,7 +385,7 @@ class _State:
         """The storing half of pop(), for the entry or the feed (or image) context."""
         if self.inentry:
             if element == "content":
-                detail = copy.deepcopy(params)
+                detail = dict(params)  # its values are strings or None
                 detail["value"] = output
                 ctx.setdefault("content", []).append(detail)
             elif element == "link":
@@ -401,7 +402,7 @@ class _State:
                     depths[element] = self.depth
                     ctx[element] = output
                 if params is not None:
-                    detail = copy.deepcopy(params)
+                    detail = dict(params)  # its values are strings or None
                     detail["value"] = output
                     ctx[element + "_detail"] = detail
         else:
@@ -413,7 +414,7 @@ class _State:
                 ctx["link"] = output
                 ctx["links"][-1]["href"] = output
             elif params is not None:
-                detail = copy.deepcopy(params)
+                detail = dict(params)  # its values are strings or None
                 detail["value"] = output
                 ctx[element + "_detail"] = detail
 
