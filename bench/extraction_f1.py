@@ -175,7 +175,9 @@ def tune(pages: list[Page]) -> None:
         "no tables": replace(TUNING, include_tables=False),
         "no links": replace(TUNING, include_links=False),
         "deduplicate": replace(TUNING, deduplicate=True),
-        "fast (no internal fallback)": replace(TUNING, fast=True),
+        "fast, never compare": replace(TUNING, fast=True, compare_below_words=0),
+        "fast, compare below 100 words": replace(TUNING, fast=True, compare_below_words=100),
+        "always compare (fast off)": replace(TUNING, fast=False),
         "keep title heading": replace(TUNING, drop_title_heading=False),
     }  # fmt: skip
     for name, tuning in variants.items():

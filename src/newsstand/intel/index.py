@@ -34,8 +34,8 @@ EXACT_LIMIT = 50_000
 # - re-ranking reads RERANK_CANDIDATES candidates, free up to ef_search.
 ANN_DTYPE = "i8"
 CONNECTIVITY = 16
-EXPANSION_ADD = 128
-EXPANSION_SEARCH = 512
+EXPANSION_ADD = 64
+EXPANSION_SEARCH = 96
 RERANK_CANDIDATES = 64
 # Files older than this that the current metadata no longer names are left-overs (another
 # process's previous save, a crash mid-save); younger ones may still be being loaded.
