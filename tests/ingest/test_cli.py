@@ -71,6 +71,25 @@ def test_fetch_processes_everything_and_reports(site):
     assert "none due" in run("fetch", "--no-progress")  # nothing due: a quiet success
 
 
+def test_fetch_finishes_the_run_when_a_pool_process_dies(site, monkeypatch, tmp_path):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from newsstand.ingest import batch
+    from tests.ingest.dying import read_feed_after_dying_once
+
+    monkeypatch.setenv("NEWSSTAND_TEST_DIE_ONCE", str(tmp_path / "died"))
+    monkeypatch.setenv("NEWSSTAND_TEST_PARENT", str(os.getpid()))
+    monkeypatch.setattr(batch, "read_feed", read_feed_after_dying_once)
+    monkeypatch.setattr(batch, "extraction_pool", lambda: ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("spawn")))
+    run("feeds", "add", site.url("/"))
+    out = run("fetch", "--no-progress")
+    assert (tmp_path / "died").exists()  # the pool did break
+    assert "1 updated" in out and "1 done" in out and "crashed" not in out
+    assert Article.objects.get().text.startswith("Paragraph 1 about one")
+
+
 def test_remove_by_id_or_url(site):
     run("feeds", "add", site.url("/"))
     feed = Feed.objects.get()

@@ -14,6 +14,7 @@ import queue
 import threading
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from django.db import connections
@@ -74,12 +75,25 @@ def run_fetch(*, every_enabled: bool = False, workers: int = 8, progress: bool =
         return FetchSummary(feeds, pages, ())
 
     pool = extraction_pool()
+    working_pool = [pool]  # emptied if the pool breaks
+
+    def offload(function, *args, **kwargs):
+        """A pure, CPU-bound step in the pool, or here when there is none or it broke: a child
+        killed (by the OOM killer, say) must not fail every job left in the run."""
+        if working_pool and working_pool[0] is not None:
+            try:
+                return working_pool[0].submit(function, *args, **kwargs).result()
+            except BrokenProcessPool:
+                if working_pool:
+                    log.warning("a worker process of the pool stopped; carrying on in this process")
+                    working_pool.clear()
+        return function(*args, **kwargs)
 
     def extract(html: str, url: str) -> ExtractedPage:
-        return pool.submit(extract_page, html, url).result() if pool else extract_page(html, url)
+        return offload(extract_page, html, url)
 
     def read(*args, **kwargs) -> ReadFeed:
-        return pool.submit(read_feed, *args, **kwargs).result() if pool else read_feed(*args, **kwargs)
+        return offload(read_feed, *args, **kwargs)
 
     jobs: queue.SimpleQueue = queue.SimpleQueue()
     results: queue.SimpleQueue = queue.SimpleQueue()
