@@ -146,7 +146,8 @@ def run_fetch(*, every_enabled: bool = False, workers: int = 8, progress: bool =
                     pages[outcome.status] += 1
                     if outcome.status in READABLE:
                         readable.append(outcome.article_id)
-                bar.set_postfix(feeds=sum(feeds.values()), pages=sum(pages.values()), refresh=False)
+                if progress:  # (formatting the postfix costs, shown or not)
+                    bar.set_postfix(feeds=sum(feeds.values()), pages=sum(pages.values()), refresh=False)
     finally:
         for _ in threads:
             jobs.put(None)
