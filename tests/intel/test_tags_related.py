@@ -55,6 +55,23 @@ def test_title_case_headlines_do_not_invent_entities():
     assert names == {"GlennBeck"}
 
 
+def test_short_forms_labels_and_the_outlet_are_not_tags_of_their_own():
+    body = ("WN: What did the government there say about it when you asked them yesterday?\n"
+            "Officials said that the US would respond to the request within a few weeks, and that the "
+            "United States was committed to the deal, a spokesperson told Wikinews.\n"
+            "Image: A photo of the protest outside the building, seen from across the street.\n"
+            "Later the UK said it agreed, and ministers in the United Kingdom called for calm as talks "
+            "continued for several hours, Wikinews learned.\n"
+            "WN: And what happens next for the people who live there?")
+    entities = {e.slug: e for e in extract_entities("Talks continue", body)}
+    assert entities["unitedstates"].kind == "place" and entities["unitedstates"].mentions == 2
+    assert entities["unitedkingdom"].name == "UnitedKingdom" and entities["unitedkingdom"].kind == "place"
+    assert not {"us", "uk", "wn", "image"} & set(entities)
+    tags = {t.slug for t in tag_candidates("Talks continue", body, outlet="Wikinews")}
+    assert "unitedstates" in tags and "wikinews" not in tags and "image" not in tags and "photo" not in tags
+    assert "wikinews" in {t.slug for t in tag_candidates("Talks continue", body)}  # another outlet's article
+
+
 def test_tags_are_entities_first_then_topics():
     tags = tag_candidates(*COOPER)
     assert [t.name for t in tags[:2]] == ["NationalCrimeAgency", "YvetteCooper"]

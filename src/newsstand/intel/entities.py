@@ -34,6 +34,13 @@ FOREIGN_FUNCTION_WORDS = {"le", "la", "les", "el", "los", "las", "der", "die", "
                           "un", "une", "des", "du", "ein", "eine", "una", "uno", "het", "een", "en", "et",
                           "y", "und", "o", "ou", "pour", "para", "por", "dans", "mit", "im", "au", "aux"}
 SENTENCE_END = {".", "!", "?", ":", ";", '"', "“", "”", "("}
+# Short forms that news writes interchangeably with the full name: one hashtag for both
+# (slug of the short form → full name, kind).
+ALIASES = {
+    "us": ("United States", "place"), "usa": ("United States", "place"),
+    "uk": ("United Kingdom", "place"), "eu": ("European Union", "org"), "un": ("United Nations", "org"),
+}
+ALIAS_KINDS = {"unitedstates": "place", "unitedkingdom": "place", "europeanunion": "org", "unitednations": "org"}
 
 
 @dataclass(frozen=True)
@@ -81,7 +88,9 @@ def _headline_like(paragraph: str) -> bool:
 
 
 def _spans(text: str):
-    """(words, starts_sentence, previous word) for each capitalized run in the text."""
+    """(words, starts_sentence, previous word) for each capitalized run in the text; a run
+    that opens a sentence and ends in a colon is a label ("WN:", "Image:", "Q:" in interviews
+    and captions), not a mention, and is left out."""
     tokens = TOKEN_RE.findall(text)
     run: list[str] = []
     start_index = 0
@@ -112,6 +121,9 @@ def _emit(run, tokens, start_index):
     # "gangs." carries its full stop inside the token; "Mr." and initials do not end a sentence.
     ends = previous in SENTENCE_END or (previous.endswith(".") and len(previous) > 3
                                         and _clean_word(previous).lower() not in PERSON_TITLES)
+    following = tokens[start_index + len(run)] if start_index + len(run) < len(tokens) else "."
+    if ends and following == ":" and len(run) <= 2:
+        return  # a speaker or caption label
     yield run, ends, _clean_word(previous).lower()
 
 
@@ -170,6 +182,7 @@ def extract_entities(title: str, body: str, limit: int = 8) -> list[Entity]:
                     or (len(names[key].split()) > 1 and surname in run_words and len(surname) > 2):
                 titled.add(key)  # "Beck" in the headline names the "Glenn Beck" of the body
     _merge_aliases(counts, names, kinds, titled)
+    _merge_short_forms(counts, names, kinds, titled)
     entities = []
     for key, mentions in counts.items():
         if mentions < 2 and key not in titled:
@@ -220,6 +233,22 @@ def _merge_aliases(counts: Counter, names: dict, kinds: dict, titled: set) -> No
             if kinds.get(key) == "person" or (len(names[target].split()) == 2 and target not in kinds
                                               and not _has_org_word(names[target])):
                 kinds[target] = kinds.get(target) or "person"
+
+
+def _merge_short_forms(counts: Counter, names: dict, kinds: dict, titled: set) -> None:
+    """"US" and "United States": one entity, under the full name."""
+    for key in list(counts):
+        if key not in ALIASES:
+            continue
+        full_name, kind = ALIASES[key]
+        full = slugify(full_name)
+        counts[full] += counts.pop(key)
+        names[full] = full_name
+        if key in titled:
+            titled.add(full)
+    for key, kind in ALIAS_KINDS.items():
+        if key in counts:
+            kinds[key] = kind  # not the person that two capitalized words would suggest
 
 
 def _has_org_word(name: str) -> bool:

@@ -115,7 +115,8 @@ def process_one(article: Article, vectors, config: StoryConfig, *, min_story_id:
                 counts["stories_joined"] += 1
                 return counts
     entities = extract_entities(text.title, text.body)
-    candidates = tag_candidates(text.title, text.body, article.language or "en", entities)
+    candidates = tag_candidates(text.title, text.body, article.language or "en", entities,
+                                outlet=article.source.name)
     signals = article_signals(article.pk, text, article.published_at, from_bytes(article.embedding),
                               source_id=article.source_id, entities=entities)
     with stories.assigner_lock():

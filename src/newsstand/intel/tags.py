@@ -54,10 +54,18 @@ def yake_keyphrases(title: str, body: str, language: str = "en", top: int = 10) 
         return []
 
 
+# Words of a page's furniture (captions, credits, embeds) that keyphrase scoring finds frequent.
+PAGE_WORDS = {"image", "images", "photo", "photos", "picture", "video", "file", "caption", "credit", "credits"}
+
+
 def tag_candidates(title: str, body: str, language: str = "en",
-                   entities: list[Entity] | None = None) -> list[TagCandidate]:
+                   entities: list[Entity] | None = None, outlet: str = "") -> list[TagCandidate]:
+    """`outlet`: the publisher's name, never a tag of its own articles (its reporters "told
+    Wikinews", its captions credit it: that says who wrote, not what about)."""
     if entities is None:
         entities = extract_entities(title, body)
+    own = slugify(outlet) if outlet else None
+    entities = [e for e in entities if e.slug != own]
     chosen: dict[str, TagCandidate] = {}
     top_weight = max((e.weight for e in entities), default=1)
     for entity in entities[:MAX_ENTITY_TAGS]:
@@ -68,7 +76,7 @@ def tag_candidates(title: str, body: str, language: str = "en",
         words = phrase.split()
         if topics >= MAX_TOPIC_TAGS:
             break
-        if any(w.lower() in STOPWORDS or len(w) < 3 or w.isdigit() for w in words):
+        if any(w.lower() in STOPWORDS | PAGE_WORDS or len(w) < 3 or w.isdigit() for w in words):
             continue
         if any(w[:1].isupper() for w in words) or {w.lower() for w in words} & entity_words:
             continue  # capitalized phrases are names, and names come from the entity finder
