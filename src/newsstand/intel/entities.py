@@ -89,8 +89,8 @@ def _headline_like(paragraph: str) -> bool:
 
 def _spans(text: str):
     """(words, starts_sentence, previous word) for each capitalized run in the text; a run
-    that opens a sentence and ends in a colon is a label ("WN:", "Image:", "Q:" in interviews
-    and captions), not a mention, and is left out."""
+    that opens a sentence and ends in a colon, or sits in double brackets, is a label ("NG:",
+    "Image:", "((WN))" in interviews and captions), not a mention, and is left out."""
     tokens = TOKEN_RE.findall(text)
     run: list[str] = []
     start_index = 0
@@ -122,8 +122,9 @@ def _emit(run, tokens, start_index):
     ends = previous in SENTENCE_END or (previous.endswith(".") and len(previous) > 3
                                         and _clean_word(previous).lower() not in PERSON_TITLES)
     following = tokens[start_index + len(run)] if start_index + len(run) < len(tokens) else "."
-    if ends and following == ":" and len(run) <= 2:
-        return  # a speaker or caption label
+    double_bracketed = following == ")" and start_index >= 2 and tokens[start_index - 2] == "("
+    if ends and (following == ":" or double_bracketed) and len(run) <= 2:
+        return  # a speaker or caption label: "NG: ...", "Image: ...", Wikinews' "((WN)) ..."
     yield run, ends, _clean_word(previous).lower()
 
 
@@ -138,7 +139,12 @@ def extract_entities(title: str, body: str, limit: int = 8) -> list[Entity]:
     title_runs: list[list[str]] = []
     for source, text in (("body", body), ("title", title or "")):
         for run, sentence_start, previous in _spans(text):
-            if run[0].lower() in PERSON_TITLES and len(run) > 1:
+            titles_at = [i for i, w in enumerate(run[:-2]) if w.lower() in PERSON_TITLES]
+            if titles_at and titles_at[-1] > 0:
+                # "United States President Donald Trump": the name after the title is the entity.
+                run = run[titles_at[-1] + 1:]
+                kinds_hint = "person"
+            elif run[0].lower() in PERSON_TITLES and len(run) > 1:
                 run = run[1:]
                 kinds_hint = "person"
             elif previous in PERSON_TITLES:
