@@ -139,12 +139,7 @@ def extract_entities(title: str, body: str, limit: int = 8) -> list[Entity]:
     title_runs: list[list[str]] = []
     for source, text in (("body", body), ("title", title or "")):
         for run, sentence_start, previous in _spans(text):
-            titles_at = [i for i, w in enumerate(run[:-2]) if w.lower() in PERSON_TITLES]
-            if titles_at and titles_at[-1] > 0:
-                # "United States President Donald Trump": the name after the title is the entity.
-                run = run[titles_at[-1] + 1:]
-                kinds_hint = "person"
-            elif run[0].lower() in PERSON_TITLES and len(run) > 1:
+            if run[0].lower() in PERSON_TITLES and len(run) > 1:
                 run = run[1:]
                 kinds_hint = "person"
             elif previous in PERSON_TITLES:
