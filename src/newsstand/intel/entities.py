@@ -35,11 +35,10 @@ FOREIGN_FUNCTION_WORDS = {"le", "la", "les", "el", "los", "las", "der", "die", "
                           "y", "und", "o", "ou", "pour", "para", "por", "dans", "mit", "im", "au", "aux"}
 SENTENCE_END = {".", "!", "?", ":", ";", '"', "“", "”", "("}
 # Short forms that news writes interchangeably with the full name: one hashtag for both
-# (slug of the short form → full name, kind).
-ALIASES = {
-    "us": ("United States", "place"), "usa": ("United States", "place"),
-    "uk": ("United Kingdom", "place"), "eu": ("European Union", "org"), "un": ("United Nations", "org"),
-}
+# (slug of the short form → full name), and what those names are (two capitalized words
+# would otherwise pass for a person).
+ALIASES = {"us": "United States", "usa": "United States", "uk": "United Kingdom", "eu": "European Union",
+           "un": "United Nations"}
 ALIAS_KINDS = {"unitedstates": "place", "unitedkingdom": "place", "europeanunion": "org", "unitednations": "org"}
 
 
@@ -241,7 +240,7 @@ def _merge_short_forms(counts: Counter, names: dict, kinds: dict, titled: set) -
     for key in list(counts):
         if key not in ALIASES:
             continue
-        full_name, kind = ALIASES[key]
+        full_name = ALIASES[key]
         full = slugify(full_name)
         counts[full] += counts.pop(key)
         names[full] = full_name
@@ -249,7 +248,7 @@ def _merge_short_forms(counts: Counter, names: dict, kinds: dict, titled: set) -
             titled.add(full)
     for key, kind in ALIAS_KINDS.items():
         if key in counts:
-            kinds[key] = kind  # not the person that two capitalized words would suggest
+            kinds[key] = kind
 
 
 def _has_org_word(name: str) -> bool:
