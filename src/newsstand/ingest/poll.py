@@ -211,24 +211,21 @@ LOOKUP_SLICE = 500
 
 def known_guids(feed_id: int, guids: list[str]) -> dict[str, int]:
     """Article ids of the entries of this feed already stored, by guid."""
-    found: dict[str, int] = {}
-    with connection.cursor() as cursor:
-        for start in range(0, len(guids), LOOKUP_SLICE):
-            part = guids[start:start + LOOKUP_SLICE]
-            cursor.execute(f"SELECT guid, id FROM {Article._meta.db_table} WHERE feed_id = %s AND guid IN "
-                           f"({', '.join(['%s'] * len(part))})", [feed_id, *part])
-            found.update(cursor.fetchall())
-    return found
+    return _lookup(f"SELECT guid, id FROM {Article._meta.db_table} WHERE feed_id = %s AND guid", [feed_id], guids)
 
 
 def known_keys(keys: list[str]) -> dict[str, int]:
     """Article ids of these normalized URLs, for those already stored."""
+    return _lookup(f"SELECT url_key, article_id FROM {ArticleLink._meta.db_table} WHERE url_key", [], keys)
+
+
+def _lookup(query: str, params: list, values: list[str]) -> dict[str, int]:
+    """{value: id} from `query` completed by "IN (values)", a slice at a time."""
     found: dict[str, int] = {}
     with connection.cursor() as cursor:
-        for start in range(0, len(keys), LOOKUP_SLICE):
-            part = keys[start:start + LOOKUP_SLICE]
-            cursor.execute(f"SELECT url_key, article_id FROM {ArticleLink._meta.db_table} WHERE url_key IN "
-                           f"({', '.join(['%s'] * len(part))})", part)
+        for start in range(0, len(values), LOOKUP_SLICE):
+            part = values[start:start + LOOKUP_SLICE]
+            cursor.execute(f"{query} IN ({', '.join(['%s'] * len(part))})", [*params, *part])
             found.update(cursor.fetchall())
     return found
 

@@ -62,7 +62,9 @@ def embed_articles(articles: list[Article], embedder: Embedder, *, force: bool =
 
 
 def readable(article_ids) -> list[Article]:
-    return list(Article.objects.visible().filter(pk__in=list(article_ids)).order_by("published_at", "pk"))
+    # With the source: its name is needed per article (tag_candidates), in one query here.
+    return list(Article.objects.visible().filter(pk__in=list(article_ids)).select_related("source")
+                .order_by("published_at", "pk"))
 
 
 def process_intel(article_ids, *, embedder: Embedder | None = None, vectors=None,

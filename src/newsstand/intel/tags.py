@@ -56,6 +56,7 @@ def yake_keyphrases(title: str, body: str, language: str = "en", top: int = 10) 
 
 # Words of a page's furniture (captions, credits, embeds) that keyphrase scoring finds frequent.
 PAGE_WORDS = {"image", "images", "photo", "photos", "picture", "video", "file", "caption", "credit", "credits"}
+NOT_TOPIC_WORDS = STOPWORDS | PAGE_WORDS
 
 
 def tag_candidates(title: str, body: str, language: str = "en",
@@ -76,7 +77,7 @@ def tag_candidates(title: str, body: str, language: str = "en",
         words = phrase.split()
         if topics >= MAX_TOPIC_TAGS:
             break
-        if any(w.lower() in STOPWORDS | PAGE_WORDS or len(w) < 3 or w.isdigit() for w in words):
+        if any(w.lower() in NOT_TOPIC_WORDS or len(w) < 3 or w.isdigit() for w in words):
             continue
         if any(w[:1].isupper() for w in words) or {w.lower() for w in words} & entity_words:
             continue  # capitalized phrases are names, and names come from the entity finder
