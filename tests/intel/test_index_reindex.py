@@ -48,6 +48,26 @@ def test_a_corrupt_index_file_is_rebuilt_from_the_database(make_article, setting
     assert len(again.index) == 3 and again.sync() == 0
 
 
+def test_articles_that_leave_the_window_or_the_database_leave_the_index(make_article):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from newsstand.intel import vectors as vectors_module
+
+    articles = [make_article(t, b, source=f"S{i}") for i, (t, b) in enumerate(BRIDGE)]
+    process_intel([a.pk for a in articles])
+    index = ArticleVectors()
+    assert index.sync() == 3 and len(index.index) == 3
+    Article.objects.filter(pk=articles[0].pk).update(
+        published_at=timezone.now() - vectors_module.WINDOW - timedelta(hours=1))
+    articles[1].delete()
+    assert index.sync() == 0 and len(index.index) == 3  # pruned once an hour, not on every sync
+    assert index.prune() == 2 and list(index.index.keys()) == [articles[2].pk]
+    index.save()
+    assert len(ArticleVectors().index) == 1
+
+
 def test_an_index_saved_in_the_old_format_is_rebuilt_from_the_database(make_article):
     articles = [make_article(t, b, source=f"S{i}") for i, (t, b) in enumerate(BRIDGE)]
     process_intel([a.pk for a in articles])

@@ -21,11 +21,13 @@ from newsstand.intel.index import VectorIndex
 
 log = logging.getLogger(__name__)
 
-# Only recent articles can join a story or be "related"; older ones leave the index.
+# Only recent articles can join a story or be "related"; older ones leave the index (pruned
+# hourly), so a worker's index holds a month of news however large the archive grows.
 WINDOW = timedelta(days=30)
 # An article still without a vector this long after it was first seen has failed for good.
 PATIENCE = timedelta(days=1)
 SAVE_EVERY = 300  # seconds
+PRUNE_EVERY = 3600  # seconds; a process prunes on its first sync too (a loaded file may be old)
 CHUNK = 2000
 
 
@@ -39,6 +41,7 @@ class ArticleVectors:
         self.index = VectorIndex(DIMENSIONS)
         self.scan_from = 0
         self._saved_at = time.monotonic()
+        self._pruned_at: float | None = None
         self._lock = threading.RLock()
         loaded = VectorIndex.load(self.folder, DIMENSIONS)
         if loaded is not None:
@@ -65,6 +68,8 @@ class ArticleVectors:
                        .order_by("pk").values_list("pk", flat=True).first())
             newest = Article.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
             self.scan_from = waiting if waiting is not None else newest + 1
+            if self._pruned_at is None or time.monotonic() - self._pruned_at > PRUNE_EVERY:
+                self.prune()
             self.maybe_save()
             return added
 
@@ -90,21 +95,21 @@ class ArticleVectors:
             self.index.remove(list(article_ids))
 
     def prune(self) -> int:
-        """Drop articles that left the window."""
+        """Drop articles that left the window or the database; returns how many went."""
         from newsstand.news.models import Article
 
         with self._lock:
             keys = [int(k) for k in self.index.keys()]
-            old = []
+            kept: list[int] = []
+            since = timezone.now() - WINDOW
             for start in range(0, len(keys), CHUNK):
-                old += list(Article.objects.filter(pk__in=keys[start:start + CHUNK],
-                                                   published_at__lt=timezone.now() - WINDOW)
-                            .values_list("pk", flat=True))
-            known = set()
-            for start in range(0, len(keys), CHUNK):
-                known |= set(Article.objects.filter(pk__in=keys[start:start + CHUNK]).values_list("pk", flat=True))
-            gone = old + [k for k in keys if k not in known]
+                kept += Article.objects.filter(pk__in=keys[start:start + CHUNK], published_at__gte=since) \
+                    .values_list("pk", flat=True)
+            gone = sorted(set(keys) - set(kept))
             self.index.remove(gone)
+            self._pruned_at = time.monotonic()
+            if gone:
+                log.info("vector index: %d articles left the %d-day window", len(gone), WINDOW.days)
             return len(gone)
 
     def rebuild(self) -> int:
