@@ -179,6 +179,8 @@ class RealHeadlines:
     vectors: np.ndarray         # (pool, 384) float32, unit length
     stories: np.ndarray         # (pool,) int: the real story of each pool vector
     held_out: np.ndarray        # (held, 384): one headline of each held-out story
+    titles: tuple[str, ...] = ()       # the pool's headlines, row for row
+    held_titles: tuple[str, ...] = ()  # the held-out headlines, row for row
 
 
 BENCH_CACHE = Path(os.environ.get("NEWSSTAND_BENCH_CACHE", Path.home() / ".cache" / "newsstand-bench"))
@@ -232,4 +234,5 @@ def uci_headline_vectors(pool: int = 110_000, held: int = 1_500, seed: int = 201
         np.save(path.with_suffix(".tmp.npy"), vectors)
         os.replace(path.with_suffix(".tmp.npy"), path)
     _, pool_story = np.unique(story[chosen], return_inverse=True)
-    return RealHeadlines(vectors[:pool], pool_story, vectors[pool:])
+    return RealHeadlines(vectors[:pool], pool_story, vectors[pool:], tuple(titles[i] for i in chosen),
+                         tuple(titles[i] for i in held_rows))

@@ -38,6 +38,7 @@ import argparse
 import sys
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import numpy as np
 
@@ -498,6 +499,180 @@ def run_world(make, sizes, sweep) -> dict:
     return results
 
 
+# -- the worker's assignment step: database and index, as production runs it -----------------
+class WorkerWorld:
+    """The realistic generator, ordered story by story so that the first n articles are whole
+    stories (~n/20 of them, ~20 articles each): the database grows by prefixes. Each article is
+    titled with a real headline of its seed's real story (articles are headlines, as in UCI)."""
+
+    def __init__(self, n: int, rng, spread: RealSpread, scale: float):
+        self.world = RealisticWorld(n, rng, spread, scale)
+        self.spread, self.rng = spread, rng
+        order = np.argsort(self.world.labels, kind="stable")
+        self.labels = self.world.labels[order]
+        self.vectors = self.world.vectors[order]
+        self.world.vectors = None
+        self.titles = self._titles(self.world.seeds[self.labels])
+        # A story's articles appear within two days of its start, its start within the last 30.
+        self.story_hours = rng.uniform(0, 24 * 30, self.world.stories)
+        self.offset_hours = rng.uniform(0, 48, n)
+
+    def _titles(self, seeds: np.ndarray) -> list[str]:
+        real = self.spread.real
+        return [real.titles[r] for r in self.spread.donors(real.stories[seeds], self.rng).tolist()]
+
+    def arrivals(self, count: int, stories_present: int):
+        """80 % follow one of the stories already stored, 20 % start one (held-out headlines)."""
+        world, real = self.world, self.spread.real
+        follows = self.rng.random(count) < 0.8
+        seeds = world.seeds[self.rng.integers(0, stories_present, count)]
+        vectors = self.spread.members(seeds, world.scale, self.rng)
+        titles = self._titles(seeds)
+        starting = np.flatnonzero(~follows)
+        rows = world._held[world._next_held:world._next_held + len(starting)]
+        if len(rows) < len(starting):
+            raise RuntimeError("held-out headlines used up: raise `held` in intel_data.uci_headline_vectors")
+        world._next_held += len(starting)
+        vectors[starting] = real.held_out[rows]
+        for i, row in zip(starting.tolist(), rows.tolist()):
+            titles[i] = real.held_titles[row]
+        return vectors, titles
+
+
+def grow_database(world: WorkerWorld, start: int, end: int, now: datetime, story_pks: dict, term_documents) -> list:
+    """Store articles start..end-1 with their stories, profiles and term statistics as the
+    assigner leaves them (computed here in bulk); returns the new article ids."""
+    from newsstand.intel.embed import to_bytes
+    from newsstand.intel.entities import extract_entities
+    from newsstand.intel.models import StoryProfile, TermStat
+    from newsstand.intel.scoring import StoryState, story_rank
+    from newsstand.intel.signals import article_signals
+    from newsstand.intel.text import ArticleText
+    from newsstand.news.models import Article, ExtractionStatus, Story
+
+    labels = world.labels
+    first_label, last_label = int(labels[start]), int(labels[end - 1])
+    begin = int(np.searchsorted(labels, first_label))  # a story cut by the last prefix: all of it
+    published = [now - timedelta(hours=float(world.story_hours[labels[i]] - world.offset_hours[i]))
+                 for i in range(begin, end)]
+    states: dict[int, StoryState] = {}
+    sources: dict[int, set] = {}
+    for i in range(begin, end):
+        label = int(labels[i])
+        title = world.titles[i]
+        when = min(now, published[i - begin])
+        signals = article_signals(i, ArticleText(title, ""), when, world.vectors[i], source_id=i % 200,
+                                  entities=extract_entities(title, ""))
+        state = states.setdefault(label, StoryState(0, np.zeros(DIMS, dtype=np.float32)))
+        state.add(signals)
+        sources.setdefault(label, set()).add(i % 200)
+        if i >= start:
+            term_documents.update(signals.terms)
+            term_documents[""] += 1
+    new_labels = [label for label in states if label not in story_pks]
+    for chunk in range(0, len(new_labels), 5000):
+        part = new_labels[chunk:chunk + 5000]
+        made = Story.objects.bulk_create([Story(headline=world.titles[int(np.searchsorted(labels, label))],
+                                                first_seen_at=states[label].first_seen,
+                                                last_updated_at=states[label].last_updated) for label in part])
+        story_pks.update((label, story.pk) for label, story in zip(part, made))
+    for label, state in states.items():
+        Story.objects.filter(pk=story_pks[label]).update(
+            article_count=state.count, source_count=len(sources[label]), first_seen_at=state.first_seen,
+            last_updated_at=state.last_updated, score=story_rank(len(sources[label]), state.count, state.last_updated))
+    StoryProfile.objects.filter(story_id__in=[story_pks[label] for label in states]).delete()
+    StoryProfile.objects.bulk_create([
+        StoryProfile(story_id=story_pks[label], vector_sum=to_bytes(state.vector_sum), vector_count=state.count,
+                     anchor=to_bytes(state.anchor), entities=state.entities, terms=state.terms)
+        for label, state in states.items()], batch_size=2000)
+    ids = []
+    for chunk in range(start, end, 5000):
+        rows = range(chunk, min(end, chunk + 5000))
+        made = Article.objects.bulk_create([
+            Article(source_id=world_source(i), url=f"https://outlet{i % 200}.example/{i}", title=world.titles[i],
+                    published_at=min(now, published[i - begin]), first_seen_at=now, text="",
+                    extraction_status=ExtractionStatus.FEED_ONLY, embedding=to_bytes(world.vectors[i]),
+                    story_id=story_pks[int(labels[i])]) for i in rows])
+        ids += [a.pk for a in made]
+    TermStat.objects.all().delete()
+    TermStat.objects.bulk_create([TermStat(term=t[:100], documents=d) for t, d in term_documents.items()],
+                                 batch_size=5000, ignore_conflicts=True)
+    return ids
+
+
+SOURCE_IDS: list[int] = []
+
+
+def world_source(i: int) -> int:
+    return SOURCE_IDS[i % len(SOURCE_IDS)]
+
+
+def worker_assignment(world: WorkerWorld, sizes, rounds: int = 3, per_round: int = 100) -> dict:
+    """Per-article cost of the worker's assignment step (process_intel's: the index add, then
+    assign_story under the assigner lock: neighbours, candidate stories and their profiles
+    from the database, term statistics, the decision, the story and its profile written back)
+    with a SQLite database holding 10k, 100k, 1M articles and their stories. The article rows
+    and signals of the arrivals are made before the clock starts (ingest and tagging do that)."""
+    from collections import Counter
+
+    from newsstand.ingest.models import Source
+    from newsstand.intel.entities import extract_entities
+    from newsstand.intel.scoring import StoryConfig
+    from newsstand.intel.signals import article_signals
+    from newsstand.intel.stories import assign_story, assigner_lock
+    from newsstand.intel.text import ArticleText
+    from newsstand.intel.vectors import ArticleVectors
+    from newsstand.news.models import Article, ExtractionStatus
+
+    import tempfile
+
+    SOURCE_IDS[:] = [Source.objects.create(name=f"Outlet {i}").pk for i in range(200)]
+    now = datetime.now(timezone.utc)
+    vectors = ArticleVectors(Path(tempfile.mkdtemp(prefix="newsstand-bench-index-")))
+    config = StoryConfig()
+    story_pks: dict[int, int] = {}
+    term_documents: Counter = Counter()
+    stored, results = 0, {}
+    for n in sorted(sizes):
+        start = time.perf_counter()
+        ids = grow_database(world, stored, n, now, story_pks, term_documents)
+        vectors.index.add(ids, world.vectors[stored:n])
+        grown = time.perf_counter() - start
+        stored = n
+        stories_present = int(world.labels[n - 1])  # whole stories only
+        round_ms, splits = [], []
+        for r in range(rounds):
+            new, titles = world.arrivals(per_round, stories_present)
+            moment = now + timedelta(minutes=len(results) * 100 + r)
+            articles = Article.objects.bulk_create([
+                Article(source_id=world_source(q), url=f"https://outlet{q % 200}.example/new/{n}/{r}/{q}",
+                        title=title, published_at=moment, first_seen_at=moment, text="",
+                        extraction_status=ExtractionStatus.FEED_ONLY) for q, title in enumerate(titles)])
+            signals = [article_signals(a.pk, ArticleText(a.title, ""), moment, v, source_id=a.source_id,
+                                       entities=extract_entities(a.title, "")) for a, v in zip(articles, new)]
+            with Timed(vectors.index, "search") as query, Timed(vectors.index, "add") as add:
+                begin = time.perf_counter()
+                for article, s in zip(articles, signals):
+                    vectors.add(article.pk, s.vector)
+                    with assigner_lock():
+                        assign_story(article, s, vectors, config)
+                elapsed = time.perf_counter() - begin
+            round_ms.append(elapsed / per_round * 1000)
+            splits.append({"query": query.seconds / per_round * 1000, "add": add.seconds / per_round * 1000,
+                           "rest": (elapsed - query.seconds - add.seconds) / per_round * 1000})
+        split = splits[int(np.argsort(round_ms)[(len(round_ms) - 1) // 2])]
+        results[n] = {"ms": float(np.median(round_ms)), "rounds": round_ms, "split": split,
+                      "grown": grown, "indexed": len(vectors.index), "backend": vectors.index.backend}
+        rounds_text = "/".join(f"{x:.2f}" for x in round_ms)
+        print(f"  {n:>9,} articles stored ({len(story_pks):,} stories, grown in {grown:.0f} s): "
+              f"{results[n]['ms']:6.2f} ms/article (median of rounds {rounds_text}; split: index query "
+              f"{split['query']:.2f} + index add {split['add']:.2f} + database and scoring {split['rest']:.2f}; "
+              f"{results[n]['backend']})", flush=True)
+    small, large = min(results), max(results)
+    print(f"  cost ratio {large:,} / {small:,}: {results[large]['ms'] / results[small]['ms']:.2f} (target ≤ 1.5)")
+    return results
+
+
 def summary(name: str, results: dict) -> None:
     print(f"\n {name}:")
     print(f"  {'vectors':>9} {'recall@10':>9} {'follow':>7} {'new':>7} {'query ms':>8} {'ms/article':>10} "
@@ -514,6 +689,8 @@ def main() -> None:
                         help="index sizes for the realistic generator")
     parser.add_argument("--stress-sizes", type=int, nargs="*", default=[10_000, 100_000, 1_000_000],
                         help="index sizes for the stress case (none: skip it)")
+    parser.add_argument("--worker-sizes", type=int, nargs="*", default=[10_000, 100_000, 1_000_000],
+                        help="database sizes for the worker's assignment step (none: skip it)")
     parser.add_argument("--real", action=argparse.BooleanOptionalAction, default=True,
                         help="also measure on the real vectors themselves, and the realistic generator at their size")
     parser.add_argument("--skip-embedding", action="store_true")
@@ -538,7 +715,14 @@ def main() -> None:
     scale = spread.fit_scale(float(np.median(same_story_pairs(real.stories, real.vectors, np.random.default_rng(6)))))
     if not args.skip_calibration:
         print_calibration(real, scale, calibration(real, spread, scale))
-    print("\nstory assignment per article (candidates from the index, scoring, index update):")
+    if args.worker_sizes:
+        print("\nthe worker's assignment step per article, database and index (SQLite):")
+        top = max(args.worker_sizes)
+        worker = worker_assignment(WorkerWorld(top, np.random.default_rng(top), spread, scale), args.worker_sizes)
+        if not all(np.isfinite(m["ms"]) for m in worker.values()):
+            print("the worker's assignment cost could not be measured", file=sys.stderr)
+            sys.exit(1)
+    print("\nstory assignment per article, in memory (candidates from the index, scoring, index update):")
     print(f" HNSW (usearch {settings.ANN_DTYPE}, M={settings.CONNECTIVITY}, ef_add={settings.EXPANSION_ADD}, "
           f"ef_search={settings.EXPANSION_SEARCH}, exact re-rank of {settings.RERANK_CANDIDATES}) at every size")
     worlds = {}
@@ -571,7 +755,7 @@ def main() -> None:
                               settings.EXACT_LIMIT)[0])
         print("  (HNSW above it, as measured)")
     measured = [m for results in worlds.values() for m in results.values()]
-    if not measured or any(not np.isfinite([m["ms"], m["recall"], m["query_ms"]]).all() for m in measured):
+    if (not measured and not args.worker_sizes) or any(not np.isfinite([m["ms"], m["recall"], m["query_ms"]]).all() for m in measured):
         print("some figure could not be measured", file=sys.stderr)
         sys.exit(1)
 
