@@ -6,6 +6,9 @@
 2. Per-article story assignment cost (nearest-neighbour candidates, scoring, index update) with
    10k, 100k and 1M article vectors already indexed, split into the index query, the index add
    and the rest (candidate stories, scoring). Target: flat, ≤ 1.5× from 10k to 1M.
+   Measured twice: in memory (OnlineClusterer: the index and the scoring alone), and as a
+   worker runs it (the index add, then assign_story under the assigner lock, against a SQLite
+   database holding that many articles, their stories, profiles and term statistics).
 3. ANN recall@10 of the index against exact search at each size, and its query time.
 
 The article vectors come from two generators, both in stories of ~20 articles, 80 % of new
