@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -542,7 +543,8 @@ class WorkerWorld:
         return vectors, titles
 
 
-def grow_database(world: WorkerWorld, start: int, end: int, now: datetime, story_pks: dict, term_documents) -> list:
+def grow_database(world: WorkerWorld, start: int, end: int, now: datetime, sources: list[int], story_pks: dict,
+                  term_documents) -> list:
     """Store articles start..end-1 with their stories, profiles and term statistics as the
     assigner leaves them (computed here in bulk); returns the new article ids."""
     from newsstand.intel.embed import to_bytes
@@ -554,35 +556,37 @@ def grow_database(world: WorkerWorld, start: int, end: int, now: datetime, story
     from newsstand.news.models import Article, ExtractionStatus, Story
 
     labels = world.labels
-    first_label, last_label = int(labels[start]), int(labels[end - 1])
-    begin = int(np.searchsorted(labels, first_label))  # a story cut by the last prefix: all of it
+    begin = int(np.searchsorted(labels, labels[start]))  # a story cut by the last prefix: all of it
     published = [now - timedelta(hours=float(world.story_hours[labels[i]] - world.offset_hours[i]))
                  for i in range(begin, end)]
     states: dict[int, StoryState] = {}
-    sources: dict[int, set] = {}
+    outlets: dict[int, set] = {}
     for i in range(begin, end):
         label = int(labels[i])
         title = world.titles[i]
         when = min(now, published[i - begin])
-        signals = article_signals(i, ArticleText(title, ""), when, world.vectors[i], source_id=i % 200,
+        source = sources[i % len(sources)]
+        signals = article_signals(i, ArticleText(title, ""), when, world.vectors[i], source_id=source,
                                   entities=extract_entities(title, ""))
         state = states.setdefault(label, StoryState(0, np.zeros(DIMS, dtype=np.float32)))
         state.add(signals)
-        sources.setdefault(label, set()).add(i % 200)
+        outlets.setdefault(label, set()).add(source)
         if i >= start:
             term_documents.update(signals.terms)
             term_documents[""] += 1
+    def fields(label: int) -> dict:
+        state, count = states[label], len(outlets[label])
+        return dict(article_count=state.count, source_count=count, first_seen_at=state.first_seen,
+                    last_updated_at=state.last_updated, score=story_rank(count, state.count, state.last_updated))
+
     new_labels = [label for label in states if label not in story_pks]
+    for label in states.keys() - set(new_labels):  # the one story the last prefix cut
+        Story.objects.filter(pk=story_pks[label]).update(**fields(label))
     for chunk in range(0, len(new_labels), 5000):
         part = new_labels[chunk:chunk + 5000]
         made = Story.objects.bulk_create([Story(headline=world.titles[int(np.searchsorted(labels, label))],
-                                                first_seen_at=states[label].first_seen,
-                                                last_updated_at=states[label].last_updated) for label in part])
+                                                **fields(label)) for label in part])
         story_pks.update((label, story.pk) for label, story in zip(part, made))
-    for label, state in states.items():
-        Story.objects.filter(pk=story_pks[label]).update(
-            article_count=state.count, source_count=len(sources[label]), first_seen_at=state.first_seen,
-            last_updated_at=state.last_updated, score=story_rank(len(sources[label]), state.count, state.last_updated))
     StoryProfile.objects.filter(story_id__in=[story_pks[label] for label in states]).delete()
     StoryProfile.objects.bulk_create([
         StoryProfile(story_id=story_pks[label], vector_sum=to_bytes(state.vector_sum), vector_count=state.count,
@@ -592,7 +596,8 @@ def grow_database(world: WorkerWorld, start: int, end: int, now: datetime, story
     for chunk in range(start, end, 5000):
         rows = range(chunk, min(end, chunk + 5000))
         made = Article.objects.bulk_create([
-            Article(source_id=world_source(i), url=f"https://outlet{i % 200}.example/{i}", title=world.titles[i],
+            Article(source_id=sources[i % len(sources)], url=f"https://outlet{i % len(sources)}.example/{i}",
+                    title=world.titles[i],
                     published_at=min(now, published[i - begin]), first_seen_at=now, text="",
                     extraction_status=ExtractionStatus.FEED_ONLY, embedding=to_bytes(world.vectors[i]),
                     story_id=story_pks[int(labels[i])]) for i in rows])
@@ -601,13 +606,6 @@ def grow_database(world: WorkerWorld, start: int, end: int, now: datetime, story
     TermStat.objects.bulk_create([TermStat(term=t[:100], documents=d) for t, d in term_documents.items()],
                                  batch_size=5000, ignore_conflicts=True)
     return ids
-
-
-SOURCE_IDS: list[int] = []
-
-
-def world_source(i: int) -> int:
-    return SOURCE_IDS[i % len(SOURCE_IDS)]
 
 
 def worker_assignment(world: WorkerWorld, sizes, rounds: int = 3, per_round: int = 100) -> dict:
@@ -627,9 +625,7 @@ def worker_assignment(world: WorkerWorld, sizes, rounds: int = 3, per_round: int
     from newsstand.intel.vectors import ArticleVectors
     from newsstand.news.models import Article, ExtractionStatus
 
-    import tempfile
-
-    SOURCE_IDS[:] = [Source.objects.create(name=f"Outlet {i}").pk for i in range(200)]
+    sources = [Source.objects.create(name=f"Outlet {i}").pk for i in range(200)]
     now = datetime.now(timezone.utc)
     vectors = ArticleVectors(Path(tempfile.mkdtemp(prefix="newsstand-bench-index-")))
     config = StoryConfig()
@@ -638,7 +634,7 @@ def worker_assignment(world: WorkerWorld, sizes, rounds: int = 3, per_round: int
     stored, results = 0, {}
     for n in sorted(sizes):
         start = time.perf_counter()
-        ids = grow_database(world, stored, n, now, story_pks, term_documents)
+        ids = grow_database(world, stored, n, now, sources, story_pks, term_documents)
         vectors.index.add(ids, world.vectors[stored:n])
         grown = time.perf_counter() - start
         stored = n
@@ -648,7 +644,7 @@ def worker_assignment(world: WorkerWorld, sizes, rounds: int = 3, per_round: int
             new, titles = world.arrivals(per_round, stories_present)
             moment = now + timedelta(minutes=len(results) * 100 + r)
             articles = Article.objects.bulk_create([
-                Article(source_id=world_source(q), url=f"https://outlet{q % 200}.example/new/{n}/{r}/{q}",
+                Article(source_id=sources[q % len(sources)], url=f"https://outlet{q % len(sources)}.example/new/{n}/{r}/{q}",
                         title=title, published_at=moment, first_seen_at=moment, text="",
                         extraction_status=ExtractionStatus.FEED_ONLY) for q, title in enumerate(titles)])
             signals = [article_signals(a.pk, ArticleText(a.title, ""), moment, v, source_id=a.source_id,

@@ -1,13 +1,16 @@
 """The vector index (exact and ANN, persistent, caught up from the database), the task hook,
 `newsstand reindex` and `newsstand repair_stories`."""
 
+from datetime import timedelta
+
 import numpy as np
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from newsstand.intel.index import VectorIndex
 from newsstand.intel.pipeline import process_intel
-from newsstand.intel.vectors import ArticleVectors, index_folder
+from newsstand.intel.vectors import WINDOW, ArticleVectors, index_folder
 from newsstand.news.models import Article, RelatedArticle, Story, Tag
 from tests.intel.stories_text import BRIDGE, REHAB_LOHAN, REHAB_REID, UNRELATED
 
@@ -49,18 +52,12 @@ def test_a_corrupt_index_file_is_rebuilt_from_the_database(make_article, setting
 
 
 def test_articles_that_leave_the_window_or_the_database_leave_the_index(make_article):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from newsstand.intel import vectors as vectors_module
-
     articles = [make_article(t, b, source=f"S{i}") for i, (t, b) in enumerate(BRIDGE)]
     process_intel([a.pk for a in articles])
     index = ArticleVectors()
     assert index.sync() == 3 and len(index.index) == 3
     Article.objects.filter(pk=articles[0].pk).update(
-        published_at=timezone.now() - vectors_module.WINDOW - timedelta(hours=1))
+        published_at=timezone.now() - WINDOW - timedelta(hours=1))
     articles[1].delete()
     assert index.sync() == 0 and len(index.index) == 3  # pruned once an hour, not on every sync
     assert index.prune() == 2 and list(index.index.keys()) == [articles[2].pk]
