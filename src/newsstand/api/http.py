@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.dateparse import parse_date, parse_datetime
 
 from newsstand.news.queries import InvalidQuery
+from newsstand.web import params
 
 
 def is_number(text: str) -> bool:
@@ -66,9 +67,9 @@ def api_view(view):
 # --- parameters ---------------------------------------------------------------------------
 
 def param(request: HttpRequest, name: str) -> str | None:
-    """A filter's value; absent or empty means "not filtering"."""
-    value = request.GET.get(name)
-    return value.strip() if value and value.strip() else None
+    """A filter's value; absent or empty means "not filtering". Read as the pages read theirs
+    (too long, or a NUL character that PostgreSQL cannot store, is a 400)."""
+    return params.text(request, name) or None
 
 
 def int_param(request: HttpRequest, name: str) -> int | None:
