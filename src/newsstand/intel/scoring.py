@@ -195,25 +195,36 @@ def lexical_cosine(article: ArticleSignals, story: StoryState, idf: dict[str, fl
     return dot / norm if norm else 0.0
 
 
+def hours_apart(article: ArticleSignals, story: StoryState) -> float:
+    """Hours between the article and the story's span (0 inside it)."""
+    if story.last_updated and story.first_seen:
+        if article.published_at > story.last_updated:
+            return (article.published_at - story.last_updated).total_seconds() / 3600
+        if article.published_at < story.first_seen:
+            return (story.first_seen - article.published_at).total_seconds() / 3600
+    return 0.0
+
+
+def can_join(article: ArticleSignals, story: StoryState, config: StoryConfig) -> bool:
+    """False when no score lets the article join: it is too far in time from the story, or
+    too unlike the story's first member. Needs only the story's dates and anchor, so the
+    assigner can drop such candidates before loading their word profiles."""
+    if hours_apart(article, story) > config.max_gap_hours:
+        return False
+    anchor_floor = config.headline_min_anchor_cosine if article.words < config.headline_words \
+        else config.min_anchor_cosine
+    return article.vector is None or story.anchor is None or float(article.vector @ story.anchor) >= anchor_floor
+
+
 def fit(article: ArticleSignals, story: StoryState, config: StoryConfig) -> Fit:
     cosine = float(article.vector @ story.centroid) if article.vector is not None and story.count else 0.0
     entities = _overlap(article.entities, story.entities, story.count, config.entity_neutral)
     lexical = lexical_cosine(article, story, article.idf)
     terms = cosine if lexical is None else lexical
-    hours = 0.0
-    if story.last_updated and story.first_seen:
-        if article.published_at > story.last_updated:
-            hours = (article.published_at - story.last_updated).total_seconds() / 3600
-        elif article.published_at < story.first_seen:
-            hours = (story.first_seen - article.published_at).total_seconds() / 3600
+    hours = hours_apart(article, story)
     time_penalty = 1 - math.exp(-max(0.0, hours - config.grace_hours) / config.decay_hours)
-    if hours > config.max_gap_hours:
-        time_penalty = math.inf
-    anchor_floor = config.headline_min_anchor_cosine if article.words < config.headline_words \
-        else config.min_anchor_cosine
-    if article.vector is not None and story.anchor is not None \
-            and float(article.vector @ story.anchor) < anchor_floor:
-        time_penalty = math.inf  # (not time, but the same verdict: cannot join)
+    if not can_join(article, story, config):
+        time_penalty = math.inf  # (time or the anchor: the same verdict, cannot join)
     share = config.headline_lexical_share if article.words < config.headline_words else config.lexical_share
     score = ((1 - share) * cosine + share * terms
              + config.entity_weight * (entities - config.entity_neutral) - config.time_weight * time_penalty)

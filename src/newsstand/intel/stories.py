@@ -18,7 +18,8 @@ from django.db.models import Count, Max, Min
 from newsstand.intel.clusterer import candidate_story_ids
 from newsstand.intel.embed import DIMENSIONS, from_bytes, to_bytes
 from newsstand.intel.models import StoryProfile, TermStat
-from newsstand.intel.scoring import ArticleSignals, StoryConfig, StoryState, choose, idf_value, story_rank
+from newsstand.intel.scoring import (ArticleSignals, StoryConfig, StoryState, can_join, choose, idf_value,
+                                      story_rank)
 from newsstand.news.models import Article, Story
 
 log = logging.getLogger(__name__)
@@ -45,19 +46,26 @@ class Assignment:
     score: float | None = None
 
 
-def load_state(story_ids: list[int]) -> list[StoryState]:
-    profiles = {p.story_id: p for p in StoryProfile.objects.filter(story_id__in=story_ids)}
-    states = []
-    for story in Story.objects.filter(pk__in=story_ids).only("pk", "first_seen_at", "last_updated_at"):
-        profile = profiles.get(story.pk)
-        if profile is None:
-            continue  # a story made by hand or by an older version: repair gives it a profile
-        vector = from_bytes(profile.vector_sum)
-        states.append(StoryState(story.pk, vector.copy() if vector is not None else np.zeros(DIMENSIONS, "f4"),
-                                 profile.vector_count, dict(profile.entities), dict(profile.terms),
-                                 story.first_seen_at, story.last_updated_at, from_bytes(profile.anchor)))
-    order = {sid: i for i, sid in enumerate(story_ids)}
-    return sorted(states, key=lambda s: order[s.story_id])
+def load_state(story_ids: list[int], keep=None) -> list[StoryState]:
+    """The stories' profiles, in the order asked. `keep(state)` sees each story with its
+    vectors and dates only; the word and entity profiles (JSON, the costly part) are read
+    for the stories it keeps."""
+    rows = (StoryProfile.objects.filter(story_id__in=story_ids)
+            .values_list("story_id", "vector_sum", "vector_count", "anchor",
+                         "story__first_seen_at", "story__last_updated_at"))
+    states = {}
+    for story_id, vector_sum, count, anchor, first_seen, last_updated in rows:
+        vector = from_bytes(vector_sum)
+        state = StoryState(story_id, vector.copy() if vector is not None else np.zeros(DIMENSIONS, "f4"), count,
+                           first_seen=first_seen, last_updated=last_updated, anchor=from_bytes(anchor))
+        if keep is None or keep(state):
+            states[story_id] = state
+    # (A story without a profile was made by hand or by an older version: repair gives it one.)
+    if states:
+        for story_id, entities, terms in (StoryProfile.objects.filter(story_id__in=list(states))
+                                          .values_list("story_id", "entities", "terms")):
+            states[story_id].entities, states[story_id].terms = dict(entities), dict(terms)
+    return [states[story_id] for story_id in dict.fromkeys(story_ids) if story_id in states]
 
 
 def save_state(state: StoryState) -> None:
@@ -90,16 +98,22 @@ def assign_story(article: Article, signals: ArticleSignals, vectors, config: Sto
     if article.story_id is not None and article.story_id > min_story_id:
         return Assignment(article.pk, article.story_id)
     chosen_id: int | None = None
+    chosen: StoryState | None = None
     score = None
     if signals.vector is not None:
         neighbours = vectors.search(signals.vector, config.neighbours, exclude=article.pk)
         story_of = dict(Article.objects.filter(pk__in=[pk for pk, _ in neighbours], story_id__gt=min_story_id)
                         .values_list("pk", "story_id"))
-        candidates = load_state(candidate_story_ids(neighbours, story_of.get, config))
+        # Stories too far in time or from the article's meaning never join; dropping them
+        # before their word profiles are read keeps the cost flat as the archive grows
+        # (a larger archive holds more look-alike stories of other weeks).
+        candidates = load_state(candidate_story_ids(neighbours, story_of.get, config),
+                                keep=lambda story: can_join(signals, story, config))
         signals = signals.with_idf(term_idf(set(signals.terms).union(*(c.terms for c in candidates))))
         best = choose(signals, candidates, config)
         if best is not None:
             chosen_id, score = best.story_id, best.score
+            chosen = next(c for c in candidates if c.story_id == chosen_id)
     count_terms(signals.terms)
     started = chosen_id is None
     if started:
@@ -108,8 +122,7 @@ def assign_story(article: Article, signals: ArticleSignals, vectors, config: Sto
         state = StoryState(story.pk, np.zeros(DIMENSIONS, dtype=np.float32))
         chosen_id = story.pk
     else:
-        state = load_state([chosen_id])[0] if StoryProfile.objects.filter(story_id=chosen_id).exists() \
-            else StoryState(chosen_id, np.zeros(DIMENSIONS, dtype=np.float32))
+        state = chosen  # (as read under this lock: a candidate always has its profile)
     state.add(signals)
     save_state(state)
     previous = article.story_id
