@@ -1,3 +1,4 @@
+import html as html_lib
 import re
 
 import lxml.html
@@ -252,3 +253,65 @@ def test_arbitrary_text_never_raises(value):
     assert_safe(sanitize_html(value, BASE))
     assert isinstance(html_to_text(value), str)
     assert "\n" not in plain_text(value)
+
+
+# -- the shortcut for HTML the tidy pass would leave alone --------------------------------------
+
+def full_path(html: str) -> str:
+    """sanitize_html without its shortcut: clean, tidy, clean again."""
+    from newsstand.ingest.sanitize import _CONTROL_CHARS, _clean, _tidy
+
+    if not html or not html.strip():
+        return ""
+    first = _clean(_CONTROL_CHARS.sub("", html), BASE)
+    return _clean(_tidy(first), BASE).strip()
+
+
+SIMPLE_PIECES = [
+    "<p>", "</p>", "<br>", "<br/>", "<em>", "</em>", "<strong>", "</strong>", "<ul>", "<li>", "</li>",
+    "</ul>", "<h1>", "</h1>", "<h3>", "</h3>", "<blockquote>", "</blockquote>", "<b>", "</b>", " ",
+    "\n", "&amp;", "&nbsp;", "&lt;", "&#169;", "<a href=\"/x\">", "</a>", "<a>", "<img src=\"\">",
+    "<td>", "</td>", "<span>", "</span>", "<div>", "</div>", "<pre>", "</pre>", "<code>", "</code>",
+]  # fmt: skip
+simple_markup = st.lists(st.one_of(st.sampled_from(SIMPLE_PIECES), st.text(max_size=8)), max_size=30).map("".join)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(simple_markup)
+def test_the_shortcut_gives_what_the_full_path_gives(html):
+    assert sanitize_html(html, BASE) == full_path(html)
+
+
+def test_the_shortcut_is_taken_and_agrees_on_real_paragraphs():
+    from newsstand.demo.corpus import load_corpus
+    from newsstand.ingest.sanitize import _clean, _nothing_to_tidy
+
+    taken = 0
+    for article in load_corpus()[:300]:
+        html = "".join(f"<p>{html_lib.escape(p)}</p>\n" for p in article.paragraphs[:4])
+        assert sanitize_html(html, BASE) == full_path(html)
+        taken += _nothing_to_tidy(_clean(html, BASE))
+    assert taken > 250  # the shortcut is what plain paragraphs take
+
+
+def tree_text(html: str) -> str:
+    """html_to_text without its shortcut: the tree walk."""
+    import lxml.etree
+
+    from newsstand.ingest.sanitize import _CONTROL_CHARS, _paragraphs, _parse_fragment
+
+    if not html or not html.strip() or "<" not in html:
+        return html_to_text(html)
+    root = _parse_fragment(_CONTROL_CHARS.sub("", html))
+    if root is None:
+        return ""
+    lxml.etree.strip_tags(root, lxml.etree.Comment, lxml.etree.ProcessingInstruction)
+    return "\n\n".join(_paragraphs(root))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(simple_markup)
+def test_the_text_shortcut_gives_what_the_tree_walk_gives(html):
+    assert html_to_text(html) == tree_text(html)
+    cleaned = sanitize_html(html, BASE)
+    assert html_to_text(cleaned) == tree_text(cleaned)

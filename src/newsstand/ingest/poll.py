@@ -21,7 +21,7 @@ from newsstand.ingest.feedparse import FeedParseError
 from newsstand.ingest.models import Feed
 from newsstand.ingest.politeness import DomainLimiter, default_limiter
 from newsstand.ingest.sanitize import html_to_text
-from newsstand.news.bulk import insert_rows, update_row
+from newsstand.news.bulk import insert_rows, one_writer, update_row
 from newsstand.news.models import Article, ArticleLink, ExtractionStatus, HeadlineChange
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,8 @@ def poll_feed(feed_id: int, *, now: datetime | None = None, config: FetchConfig 
         plan = schedule.after_success(now, policy, entry_times=None,
                                       previous_interval=feed.poll_interval, max_age=fetched.max_age)
         apply_schedule(feed, plan, now, status=304)
-        update_row(feed, SCHEDULE_FIELDS)  # the common case: keep it to one small UPDATE
+        with one_writer():
+            update_row(feed, SCHEDULE_FIELDS)  # the common case: keep it to one small UPDATE
         log.info("feed=%s status=304 not modified; next poll %s", feed.url, feed.next_poll_at)
         return PollOutcome(feed.pk, "not_modified")
 
@@ -96,7 +97,8 @@ def poll_feed(feed_id: int, *, now: datetime | None = None, config: FetchConfig 
         return record_failure(feed, now, policy, str(error), status=fetched.status, retry_after=None)
 
     parsed = document.feed
-    stored = store_entries(feed, document, now, fetch_pages=fetch_pages)
+    with one_writer():
+        stored = store_entries(feed, document, now, fetch_pages=fetch_pages)
     follow_permanent_redirect(feed, fetched)
     entry_times = [e.published for e in parsed.entries if e.published]
     plan = schedule.after_success(now, policy, entry_times=entry_times,
@@ -113,8 +115,9 @@ def poll_feed(feed_id: int, *, now: datetime | None = None, config: FetchConfig 
     if document.skipped_no_link:
         warnings.append(f"{document.skipped_no_link} item(s) had no link to an article page and were skipped.")
     feed.last_warning = " ".join(warnings)[:2000]
-    update_row(feed, [*SCHEDULE_FIELDS, "url", "etag", "last_modified", "format", "title", "entries_seen",
-                      "last_warning"])
+    with one_writer():
+        update_row(feed, [*SCHEDULE_FIELDS, "url", "etag", "last_modified", "format", "title", "entries_seen",
+                          "last_warning"])
     if not feed.source_homepage_url and parsed.home_url:
         source = feed.source
         source.homepage_url = parsed.home_url[:2000]
@@ -143,7 +146,8 @@ def record_failure(feed: Feed, now: datetime, policy: schedule.PollPolicy, messa
     apply_schedule(feed, plan, now, status=status)
     feed.last_error = message
     feed.last_error_at = now
-    feed.save()
+    with one_writer():
+        feed.save()
     log.warning("feed=%s status=%s failed (%d in a row): %s; next poll %s", feed.url, status,
                 feed.consecutive_errors, message, feed.next_poll_at)
     return PollOutcome(feed.pk, "failed", error=message)

@@ -69,6 +69,8 @@ def sanitize_html(html: str, base_url: str | None = None) -> str:
         return ""
     base = base_url if _is_web_url(base_url) else None
     first = _clean(_CONTROL_CHARS.sub("", html), base)
+    if _nothing_to_tidy(first):
+        return first.strip()  # the usual feed summary: steps 2 and 3 would change nothing
     return _clean(_tidy(first), base).strip()
 
 
@@ -116,6 +118,39 @@ def _is_web_url(url: str | None) -> bool:
     except ValueError:
         return False
     return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+# The usual feed summary: paragraphs of text with inline markup, no attributes anywhere.
+_INLINE_TAGS = frozenset({"em", "strong", "b", "i", "u", "s", "sub", "sup", "code", "q", "cite", "abbr", "time"})
+_ANY_TAG = re.compile(r"<(/?)([^>]*)>")
+_EMPTY_ELEMENT = re.compile(r"<([a-z0-9]+)>\s*</\1>")
+
+
+def _nothing_to_tidy(cleaned: str) -> bool:
+    """True when `cleaned` (typically nh3's output) is only top-level
+    paragraphs and text with attribute-less inline tags and <br>, well nested, none empty:
+    _tidy would find nothing to change and lxml nothing to re-nest (it reads HTML 4, so a
+    <p> inside a heading or an inline element would come back moved).
+    tests/ingest/test_sanitize.py checks this shortcut against the full path."""
+    if "&nbsp;" in cleaned or _EMPTY_ELEMENT.search(cleaned):  # (lxml drops a lone nbsp)
+        return False
+    tags = _ANY_TAG.findall(cleaned)
+    if cleaned.count("<") != len(tags):
+        return False  # a "<" that starts no tag (never in nh3's output, but in raw input)
+    open_tags: list[str] = []
+    for closing, tag in tags:
+        if tag == "br" and not closing:
+            continue
+        if tag != "p" and tag not in _INLINE_TAGS:
+            return False
+        if closing:
+            if not open_tags or open_tags.pop() != tag:
+                return False
+        elif tag == "p" and open_tags:
+            return False
+        else:
+            open_tags.append(tag)
+    return not open_tags
 
 
 def _tidy(html: str) -> str:
@@ -193,12 +228,39 @@ def html_to_text(html: str) -> str:
     if "<" not in html:
         blocks = _BLANK_LINE.split(html_lib.unescape(html))
         return "\n\n".join(filter(None, (_finish_paragraph([block]) for block in blocks)))
-    root = _parse_fragment(_CONTROL_CHARS.sub("", html))
+    html = _CONTROL_CHARS.sub("", html)
+    if _nothing_to_tidy(html) and not _OTHER_ENTITY.search(html):
+        return _simple_text(html)
+    root = _parse_fragment(html)
     if root is None:
         return ""
     # iterwalk skips comments together with their tails; unwrapping them first keeps the words.
     lxml.etree.strip_tags(root, lxml.etree.Comment, lxml.etree.ProcessingInstruction)
     return "\n\n".join(_paragraphs(root))
+
+
+# What nh3 writes in text; anything else is left to lxml's HTML 4 entity rules.
+_OTHER_ENTITY = re.compile(r"&(?!(?:amp|lt|gt|quot);)")
+_SPLIT_TAGS = re.compile(r"(<[^>]*>)")
+
+
+def _simple_text(html: str) -> str:
+    """html_to_text for what _nothing_to_tidy accepts (paragraphs, inline tags, <br>):
+    the same paragraphs as the tree walk, without building the tree."""
+    paragraphs: list[str] = []
+    buffer: list[str] = []
+    for piece in _SPLIT_TAGS.split(html):
+        if not piece.startswith("<"):
+            buffer.append(_spaces(html_lib.unescape(piece)))
+        elif piece == "<br>":
+            buffer.append("\n")
+        elif piece in ("<p>", "</p>"):
+            if paragraph := _finish_paragraph(buffer):
+                paragraphs.append(paragraph)
+            buffer.clear()
+    if paragraph := _finish_paragraph(buffer):
+        paragraphs.append(paragraph)
+    return "\n\n".join(paragraphs)
 
 
 def _paragraphs(root: lxml.html.HtmlElement) -> list[str]:

@@ -37,6 +37,7 @@ _DEFAULT_PORTS = {"80", "443"}
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 # Characters that may appear unescaped in a path or query (RFC 3986 pchar + "/" + "?").
 _SAFE_RAW = _UNRESERVED | frozenset("!$&'()*+,;=:@/?")
+_ALL_SAFE_RAW = re.compile("[" + re.escape("".join(sorted(_SAFE_RAW))) + "]*")
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
 _SCHEMELESS_HOST = re.compile(r"^[\w-]+(\.[\w-]+)+(:\d+)?([/?#]|$)")
 
@@ -177,6 +178,8 @@ def _decode_all(text: str) -> str:
 def _normalize_escapes(text: str) -> str:
     """One spelling per character: unreserved characters decoded ("%7E" → "~"), other escapes
     upper-cased ("%2f" → "%2F"), and raw spaces or non-ASCII encoded as UTF-8 escapes."""
+    if _ALL_SAFE_RAW.fullmatch(text):
+        return text  # the usual case, and the loop below would give it back unchanged
     out: list[str] = []
     i = 0
     while i < len(text):

@@ -9,7 +9,9 @@ worked out once, and a call is one statement. For plain rows only: no pre_save h
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -98,3 +100,22 @@ def update_row(obj: models.Model, names: Sequence[str]) -> None:
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute(f"UPDATE {table.name} SET {assignments} WHERE {table.pk} = %s",
                        [*_values(table, obj, names), obj.pk])
+
+
+_sqlite_writer = threading.Lock()
+
+
+@contextmanager
+def one_writer() -> Iterator[None]:
+    """Around a write transaction: on SQLite, one thread of this process writes at a time.
+    SQLite admits one writer anyway, but a thread that finds the file locked sleeps in
+    SQLite's busy handler (1, 2, 5, 10 ms and longer) however soon the lock is free again;
+    one queued on this lock wakes as soon as it is. Not taken inside an open transaction
+    (that thread may already hold SQLite's lock: waiting here could deadlock), nor on
+    PostgreSQL, which has row locks."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        yield
+        return
+    with _sqlite_writer:
+        yield
