@@ -311,7 +311,7 @@ def serve(feeds: int, items: int) -> None:
     lock = threading.Lock()
     state = {"base": ""}
 
-    @lru_cache(maxsize=4096)
+    @lru_cache(maxsize=None)
     def feed_body(feed: int) -> bytes:
         return render_feed(feed, items, state["base"])
 
@@ -375,6 +375,10 @@ def serve(feeds: int, items: int) -> None:
 
     httpd = Server(("127.0.0.1", 0), Handler)
     state["base"] = f"http://127.0.0.1:{httpd.server_address[1]}"
+    for feed in range(feeds):
+        # Rendered before anyone asks: otherwise whichever side runs first (ours) would
+        # share the cores with the rendering of every feed, and the next one would not.
+        feed_body(feed)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     print(state["base"], flush=True)
     sys.stdin.read()  # until the parent closes the pipe or dies

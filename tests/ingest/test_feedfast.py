@@ -206,3 +206,19 @@ def test_generated_rss_items(title, text, link, permalink, order):
         return
     outcome = compare(content, "https://example.com/feed.xml")
     assert outcome in ("fast", "slow"), outcome
+
+
+PARAGRAPH_PIECES = ["<p>", "</p>", "<em>", "</em>", "<b>", "</b>", "<br>", " ", "\n", "&amp;", "&quot;",
+                    "&#39;", "&nbsp;", "'", '"', ">", "&", "<a href=\"/x\">", "</a>", "<P>", "</P>"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.sampled_from(PARAGRAPH_PIECES), st.text(max_size=8)), max_size=30).map("".join))
+def test_feedparser_gives_plain_paragraphs_back_unchanged(html):
+    """What lets feedfast skip feedparser's relative-URI pass on plain paragraphs."""
+    from feedparser.urls import resolve_relative_uris
+
+    from newsstand.ingest.sanitize import plain_paragraphs
+
+    if plain_paragraphs(html) and "<br" not in html:
+        assert resolve_relative_uris(html, "http://example.com/a/", "utf-8", "text/html") == html

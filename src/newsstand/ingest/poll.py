@@ -97,8 +97,6 @@ def poll_feed(feed_id: int, *, now: datetime | None = None, config: FetchConfig 
         return record_failure(feed, now, policy, str(error), status=fetched.status, retry_after=None)
 
     parsed = document.feed
-    with one_writer():
-        stored = store_entries(feed, document, now, fetch_pages=fetch_pages)
     follow_permanent_redirect(feed, fetched)
     entry_times = [e.published for e in parsed.entries if e.published]
     plan = schedule.after_success(now, policy, entry_times=entry_times,
@@ -110,12 +108,15 @@ def poll_feed(feed_id: int, *, now: datetime | None = None, config: FetchConfig 
     feed.last_modified = (fetched.last_modified or "")[:100]
     feed.format = parsed.format[:20]
     feed.title = feed.title or parsed.title[:500]
-    feed.entries_seen += len(stored.new_ids)
     warnings = list(parsed.warnings)
     if document.skipped_no_link:
         warnings.append(f"{document.skipped_no_link} item(s) had no link to an article page and were skipped.")
     feed.last_warning = " ".join(warnings)[:2000]
-    with one_writer():
+    # The entries and the feed's new state in one transaction: one commit a poll (on SQLite
+    # a commit cost as much as storing the entries), and a crash keeps both as they were.
+    with one_writer(), transaction.atomic():
+        stored = store_entries(feed, document, now, fetch_pages=fetch_pages)
+        feed.entries_seen += len(stored.new_ids)
         update_row(feed, [*SCHEDULE_FIELDS, "url", "etag", "last_modified", "format", "title", "entries_seen",
                           "last_warning"])
     if not feed.source_homepage_url and parsed.home_url:
