@@ -230,5 +230,6 @@ def test_racing_worker_that_stored_an_entry_first_wins_it(local_server):
     ArticleLink.objects.create(url_key="https://race.example/1", article=taken)
     rows = [EntryRow(e, e.link, entry_fields(e)) for e in entries]
     created = create_articles(feed, rows, timezone.now(), fetch_pages=True)
-    assert [a.title for a in created] == ["T0", "T2"]
+    assert [Article.objects.get(pk=pk).title for pk, _ in created] == ["T0", "T2"]
+    assert [status for _, status in created] == ["pending", "pending"]
     assert Article.objects.count() == 3 and ArticleLink.objects.count() == 3

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from newsstand.ingest.models import Feed, Source
-from newsstand.news.bulk import MAX_PARAMETERS, insert_rows, update_row
+from newsstand.news.bulk import MAX_PARAMETERS, insert_rows, insert_values, update_row
 from newsstand.news.models import Article, ArticleLink, ExtractionStatus
 
 pytestmark = pytest.mark.django_db
@@ -57,3 +57,17 @@ def test_update_row_writes_only_the_named_fields():
     update_row(feed, ["title", "etag", "next_poll_at"])
     stored = Feed.objects.get(pk=feed.pk)
     assert (stored.title, stored.etag, stored.next_poll_at, stored.last_warning) == ("After", '"v2"', WHEN, "")
+
+
+def test_inserted_values_take_the_model_defaults_for_what_they_leave_out():
+    source = Source.objects.create(name="Values")
+    ids = insert_values(Article, [{"source_id": source.pk, "url": f"https://values.example/{n}", "title": f"V{n}",
+                                   "published_at": WHEN} for n in range(3)])
+    reference = Article.objects.create(source=source, url="https://values.example/orm", title="V", published_at=WHEN)
+    assert len(ids) == 3 and ids == sorted(ids) and reference.pk not in ids
+    stored = Article.objects.get(pk=ids[1])
+    assert (stored.title, stored.url, stored.published_at) == ("V1", "https://values.example/1", WHEN)
+    assert abs(stored.first_seen_at - reference.first_seen_at) < timedelta(minutes=1)  # a callable default
+    skip = {"id", "url", "title", "first_seen_at"}
+    assert {f.attname: getattr(stored, f.attname) for f in Article._meta.concrete_fields if f.attname not in skip} == \
+        {f.attname: getattr(reference, f.attname) for f in Article._meta.concrete_fields if f.attname not in skip}

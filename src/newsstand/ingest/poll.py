@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -21,7 +22,7 @@ from newsstand.ingest.feedparse import FeedParseError
 from newsstand.ingest.models import Feed
 from newsstand.ingest.politeness import DomainLimiter, default_limiter
 from newsstand.ingest.sanitize import html_to_text
-from newsstand.news.bulk import insert_rows, one_writer, update_row
+from newsstand.news.bulk import insert_values, one_writer, update_row
 from newsstand.news.models import Article, ArticleLink, ExtractionStatus, HeadlineChange
 
 log = logging.getLogger(__name__)
@@ -202,10 +203,10 @@ def store_entries(feed: Feed, document: ReadFeed, now: datetime, *, fetch_pages:
                 stored.updated_ids.append(article_id)
             if article.extraction_status == ExtractionStatus.PENDING and article_id not in stored.pages_to_read:
                 stored.pages_to_read.append(article_id)
-        for article in create_articles(feed, fresh, now, fetch_pages=fetch_pages):
-            stored.new_ids.append(article.pk)
-            if article.extraction_status == ExtractionStatus.PENDING:
-                stored.pages_to_read.append(article.pk)
+        for article_id, status in create_articles(feed, fresh, now, fetch_pages=fetch_pages):
+            stored.new_ids.append(article_id)
+            if status == ExtractionStatus.PENDING:
+                stored.pages_to_read.append(article_id)
     return stored
 
 
@@ -235,48 +236,49 @@ def _lookup(query: str, params: list, values: list[str]) -> dict[str, int]:
     return found
 
 
-def new_article(feed: Feed, row: EntryRow, now: datetime, *, fetch_pages: bool) -> Article:
+def new_article(feed: Feed, row: EntryRow, now: datetime, *, fetch_pages: bool) -> dict[str, Any]:
+    """The new article's fields ({attname: value}; the model's defaults for the rest)."""
     fields = dict(row.fields)
     if fetch_pages:
         for name in ("html", "text", "word_count"):
             fields.pop(name, None)
+        fields["extraction_status"] = ExtractionStatus.PENDING
     else:
         # Feeds-only mode: the feed's own content is the article (no page request at all).
         fields |= {"extracted_at": now,
                    "extraction_status": ExtractionStatus.FEED_ONLY if fields.get("text") else ExtractionStatus.FAILED}
     entry = row.entry
-    return Article(
-        source_id=feed.source_id, feed=feed, url=entry.link[:2000], guid=(entry.guid or "")[:1000],
-        published_at=schedule.clamp_published(entry.published, now),
-        updated_at=entry.updated, first_seen_at=now, queued_at=now, **fields,
-    )
+    return {"source_id": feed.source_id, "feed_id": feed.pk, "url": entry.link[:2000],
+            "guid": (entry.guid or "")[:1000], "published_at": schedule.clamp_published(entry.published, now),
+            "updated_at": entry.updated, "first_seen_at": now, "queued_at": now, **fields}
 
 
-def create_articles(feed: Feed, fresh: list[EntryRow], now: datetime, *, fetch_pages: bool) -> list[Article]:
+def create_articles(feed: Feed, fresh: list[EntryRow], now: datetime, *,
+                    fetch_pages: bool) -> list[tuple[int, str]]:
     """All of a poll's new articles in two statements; if another worker stored one of them
-    a moment ago (a unique key clashes), fall back to one at a time and skip the taken ones."""
-    articles = [new_article(feed, row, now, fetch_pages=fetch_pages) for row in fresh]
-    if not articles:
+    a moment ago (a unique key clashes), fall back to one at a time and skip the taken ones.
+    Returns the (id, extraction status) of each article stored."""
+    rows = [new_article(feed, row, now, fetch_pages=fetch_pages) for row in fresh]
+    if not rows:
         return []
     try:
         with transaction.atomic():
-            insert_rows(articles)
-            insert_rows([ArticleLink(url_key=row.key, article_id=article.pk) for article, row in zip(articles, fresh)])
-        return articles
+            ids = insert_values(Article, rows)
+            insert_values(ArticleLink, [{"url_key": row.key, "article_id": pk} for row, pk in zip(fresh, ids)])
+        return [(pk, values["extraction_status"]) for pk, values in zip(ids, rows)]
     except IntegrityError:
         pass
     created = []
-    for article, row in zip(articles, fresh):
-        article.pk = None
+    for values, row in zip(rows, fresh):
         try:
             with transaction.atomic():
-                article.save(force_insert=True)
+                article = Article.objects.create(**values)
                 ArticleLink.objects.create(url_key=row.key, article=article)
         except IntegrityError:
             # Another worker stored the same article a moment ago: it is not new.
             log.info("feed=%s entry %s already stored by another worker", feed.url, row.entry.link)
             continue
-        created.append(article)
+        created.append((article.pk, article.extraction_status))
     return created
 
 

@@ -70,27 +70,59 @@ def insert_rows(objs: Sequence[models.Model]) -> None:
     """INSERT these new instances of one model and set their primary keys."""
     if not objs:
         return
-    connection = connections[DEFAULT_DB_ALIAS]  # this thread's, looked up once, not per value
     table = _table(type(objs[0]), DEFAULT_DB_ALIAS)
     names = list(table.columns)
-    head = f"INSERT INTO {table.name} ({', '.join(table.columns.values())}) VALUES "
+    ids = _insert(table, names, [_values(table, obj, names) for obj in objs])
+    for obj, pk in zip(objs, ids):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = DEFAULT_DB_ALIAS
+
+
+def insert_values(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> list[int]:
+    """INSERT rows given as {attname: value} (columns left out take the field's default, as
+    the model's constructor would give them) and return their primary keys, in order.
+    For a poll's articles: building a model instance per row cost more than inserting it."""
+    if not rows:
+        return []
+    table = _table(model, DEFAULT_DB_ALIAS)
+    names = list(table.columns)
+    defaults = _defaults(model)
+    values = []
+    for row in rows:
+        for name in names:
+            value = row[name] if name in row else defaults[name]()
+            prepare = table.prepare.get(name)
+            values.append(value if prepare is None or value is None else prepare(value))
+    return _insert(table, names, [values[i:i + len(names)] for i in range(0, len(values), len(names))])
+
+
+@lru_cache(maxsize=None)
+def _defaults(model: type[models.Model]) -> dict[str, Callable[[], Any]]:
+    return {field.attname: field.get_default for field in model._meta.concrete_fields if not field.primary_key}
+
+
+def _insert(table: _Table, names: list[str], rows: list[list[Any]]) -> list[int]:
+    """One INSERT … RETURNING per slice of rows that fits the parameter limit; the ids, in
+    the order of `rows`."""
+    connection = connections[DEFAULT_DB_ALIAS]  # this thread's, looked up once, not per value
+    head = f"INSERT INTO {table.name} ({', '.join(table.columns[name] for name in names)}) VALUES "
     row = "(" + ", ".join(["%s"] * len(names)) + ")"
     per_statement = max(1, MAX_PARAMETERS // len(names))
-    for start in range(0, len(objs), per_statement):
-        batch = objs[start:start + per_statement]
-        values = [value for obj in batch for value in _values(table, obj, names)]
+    ids: list[int] = []
+    for start in range(0, len(rows), per_statement):
+        batch = rows[start:start + per_statement]
         with connection.cursor() as cursor:
-            cursor.execute(head + ", ".join([row] * len(batch)) + f" RETURNING {table.pk}", values)
+            cursor.execute(head + ", ".join([row] * len(batch)) + f" RETURNING {table.pk}",
+                           [value for values in batch for value in values])
             # Neither engine promises RETURNING's order, but both number the rows of one
             # INSERT in the order of its VALUES (SQLite's rowid, PostgreSQL's sequence) and
             # ascending: sorted, the ids line up with the rows.
-            ids = sorted(r[0] for r in cursor.fetchall())
-        if len(ids) != len(batch):
-            raise RuntimeError(f"inserted {len(batch)} rows, got {len(ids)} ids back")
-        for obj, pk in zip(batch, ids):
-            obj.pk = pk
-            obj._state.adding = False
-            obj._state.db = DEFAULT_DB_ALIAS
+            batch_ids = sorted(r[0] for r in cursor.fetchall())
+        if len(batch_ids) != len(batch):
+            raise RuntimeError(f"inserted {len(batch)} rows, got {len(batch_ids)} ids back")
+        ids += batch_ids
+    return ids
 
 
 def update_row(obj: models.Model, names: Sequence[str]) -> None:
