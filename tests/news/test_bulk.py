@@ -71,3 +71,11 @@ def test_inserted_values_take_the_model_defaults_for_what_they_leave_out():
     skip = {"id", "url", "title", "first_seen_at"}
     assert {f.attname: getattr(stored, f.attname) for f in Article._meta.concrete_fields if f.attname not in skip} == \
         {f.attname: getattr(reference, f.attname) for f in Article._meta.concrete_fields if f.attname not in skip}
+
+
+def test_a_value_for_no_column_is_an_error_not_dropped():
+    source = Source.objects.create(name="Typo")
+    with pytest.raises(ValueError, match="titel"):
+        insert_values(Article, [{"source_id": source.pk, "url": "https://typo.example/", "titel": "x",
+                                 "published_at": WHEN}])
+    assert not Article.objects.filter(source=source).exists()

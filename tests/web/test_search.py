@@ -101,6 +101,15 @@ def test_highlights_escape_everything_but_our_mark(db):
 
 
 @pytest.mark.django_db
+def test_snippets_have_no_stray_whitespace(db):
+    src = b.source()
+    b.article(src, "Harbour news", text="The first paragraph ends here.\n\n  The harbour reopened today after the storm.")
+    snippet = search_articles("harbour").hits[0].snippet_html
+    assert "<mark>harbour</mark> reopened" in snippet
+    assert snippet == snippet.strip() and "  " not in snippet and "\n" not in snippet
+
+
+@pytest.mark.django_db
 def test_index_follows_inserts_updates_and_deletes(corpus):
     item = corpus["other"]
     item.title = "Glacier retreats"

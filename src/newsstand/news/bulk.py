@@ -58,12 +58,7 @@ def _datetime_preparation(field: models.Field, vendor: str, alias: str) -> Calla
 
 
 def _values(table: _Table, obj: models.Model, names: Iterable[str]) -> list[Any]:
-    values = []
-    for name in names:
-        value = getattr(obj, name)
-        prepare = table.prepare.get(name)
-        values.append(value if prepare is None or value is None else prepare(value))
-    return values
+    return _prepared(table, {name: getattr(obj, name) for name in names}, names)
 
 
 def insert_rows(objs: Sequence[models.Model]) -> None:
@@ -88,13 +83,20 @@ def insert_values(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> 
     table = _table(model, DEFAULT_DB_ALIAS)
     names = list(table.columns)
     defaults = _defaults(model)
-    values = []
     for row in rows:
-        for name in names:
-            value = row[name] if name in row else defaults[name]()
-            prepare = table.prepare.get(name)
-            values.append(value if prepare is None or value is None else prepare(value))
-    return _insert(table, names, [values[i:i + len(names)] for i in range(0, len(values), len(names))])
+        if unknown := row.keys() - table.columns.keys():
+            raise ValueError(f"{model.__name__} has no column for {sorted(unknown)}")
+    full_rows = [{name: row[name] if name in row else defaults[name]() for name in names} for row in rows]
+    return _insert(table, names, [_prepared(table, row, names) for row in full_rows])
+
+
+def _prepared(table: _Table, row: dict[str, Any], names: Iterable[str]) -> list[Any]:
+    values = []
+    for name in names:
+        value = row[name]
+        prepare = table.prepare.get(name)
+        values.append(value if prepare is None or value is None else prepare(value))
+    return values
 
 
 @lru_cache(maxsize=None)

@@ -90,8 +90,9 @@ def to_websearch(query: ParsedQuery) -> str:
 
 def marked(raw: str | None) -> SafeString:
     """Escape everything, then turn the engine's markers into <mark>; unbalanced markers
-    (a cut fragment) are dropped rather than leaving a <mark> open."""
-    text = escape(raw or "")
+    (a cut fragment) are dropped rather than leaving a <mark> open. Whitespace is collapsed:
+    a fragment cut at a paragraph break began with a stray space."""
+    text = escape(" ".join((raw or "").split()))
     if text.count(OPEN) != text.count(CLOSE):
         return mark_safe(text.replace(OPEN, "").replace(CLOSE, ""))
     return mark_safe(text.replace(OPEN, "<mark>").replace(CLOSE, "</mark>"))
