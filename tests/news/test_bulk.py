@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from newsstand.ingest.models import Feed, Source
-from newsstand.news.bulk import MAX_PARAMETERS, insert_rows, insert_values, update_row
+from newsstand.news.bulk import MAX_PARAMETERS, insert_values, update_row
 from newsstand.news.models import Article, ArticleLink, ExtractionStatus
 
 pytestmark = pytest.mark.django_db
@@ -16,17 +16,15 @@ WHEN = datetime(2026, 3, 1, 12, 30, 15, 250000, tzinfo=UTC)
 def test_inserted_rows_read_back_as_the_orm_wrote_them():
     source = Source.objects.create(name="Bulk")
     paris = timezone(timedelta(hours=1))
-    articles = [Article(source=source, url=f"https://bulk.example/{n}", title=f"Title {n} — «ü»",
-                        published_at=WHEN + timedelta(minutes=n), updated_at=None,
-                        first_seen_at=WHEN.astimezone(paris), text="body", word_count=n,
-                        extraction_status=ExtractionStatus.FEED_ONLY) for n in range(3)]
+    rows = [dict(source_id=source.pk, url=f"https://bulk.example/{n}", title=f"Title {n} — «ü»",
+                 published_at=WHEN + timedelta(minutes=n), updated_at=None, first_seen_at=WHEN.astimezone(paris),
+                 text="body", word_count=n, extraction_status=ExtractionStatus.FEED_ONLY) for n in range(3)]
     reference = Article.objects.create(source=source, url="https://bulk.example/orm", title="Title 0 — «ü»",
                                        published_at=WHEN, first_seen_at=WHEN.astimezone(paris), text="body",
                                        extraction_status=ExtractionStatus.FEED_ONLY)
-    insert_rows(articles)
-    assert all(a.pk and not a._state.adding for a in articles)
-    assert len({a.pk for a in articles} | {reference.pk}) == 4
-    stored = Article.objects.get(pk=articles[0].pk)
+    ids = insert_values(Article, rows)
+    assert len({*ids, reference.pk}) == 4
+    stored = Article.objects.get(pk=ids[0])
     assert stored.published_at == WHEN and stored.first_seen_at == WHEN and stored.updated_at is None
     assert stored.title == "Title 0 — «ü»" and stored.word_count == 0
     assert stored.extraction_status == ExtractionStatus.FEED_ONLY
@@ -34,19 +32,18 @@ def test_inserted_rows_read_back_as_the_orm_wrote_them():
     assert list(Article.objects.filter(published_at__lte=WHEN + timedelta(minutes=1)).order_by("pk")
                 .values_list("url", flat=True)) == ["https://bulk.example/orm", "https://bulk.example/0",
                                                      "https://bulk.example/1"]
-    links = [ArticleLink(url_key=a.url, article_id=a.pk) for a in articles]
-    insert_rows(links)
-    assert ArticleLink.objects.get(url_key="https://bulk.example/2").article_id == articles[2].pk
+    insert_values(ArticleLink, [{"url_key": row["url"], "article_id": pk} for row, pk in zip(rows, ids)])
+    assert ArticleLink.objects.get(url_key="https://bulk.example/2").article_id == ids[2]
 
 
 def test_more_rows_than_one_statement_takes():
     source = Source.objects.create(name="Many")
-    articles = [Article(source=source, url=f"https://many.example/{n}", title=str(n), published_at=WHEN)
-                for n in range(MAX_PARAMETERS // 10)]
-    insert_rows(articles)
-    assert Article.objects.filter(source=source).count() == len(articles)
-    assert sorted(Article.objects.filter(source=source).values_list("pk", flat=True)) == sorted(a.pk for a in articles)
-    assert Article.objects.get(pk=articles[-1].pk).title == str(len(articles) - 1)
+    rows = [dict(source_id=source.pk, url=f"https://many.example/{n}", title=str(n), published_at=WHEN)
+            for n in range(MAX_PARAMETERS // 10)]
+    ids = insert_values(Article, rows)
+    assert Article.objects.filter(source=source).count() == len(rows)
+    assert sorted(Article.objects.filter(source=source).values_list("pk", flat=True)) == sorted(ids)
+    assert Article.objects.get(pk=ids[-1]).title == str(len(rows) - 1)
 
 
 def test_update_row_writes_only_the_named_fields():

@@ -5,7 +5,9 @@ their SQL anew on each call; for a poll's 20-odd new articles of 30 columns and 
 that was most of the poll's time in the process that talks to the database
 (bench/ingest.py, feeds only). Here each model gets its columns and value preparation
 worked out once, and a call is one statement. For plain rows only: no pre_save hooks
-(auto_now), no signals; defaults come from the model's constructor, as with the ORM."""
+(auto_now), no signals; a column left out gets its field's default, as the model's
+constructor would give it. `one_writer` lets one thread of a process write at a time on
+SQLite."""
 
 from __future__ import annotations
 
@@ -59,19 +61,6 @@ def _datetime_preparation(field: models.Field, vendor: str, alias: str) -> Calla
 
 def _values(table: _Table, obj: models.Model, names: Iterable[str]) -> list[Any]:
     return _prepared(table, {name: getattr(obj, name) for name in names}, names)
-
-
-def insert_rows(objs: Sequence[models.Model]) -> None:
-    """INSERT these new instances of one model and set their primary keys."""
-    if not objs:
-        return
-    table = _table(type(objs[0]), DEFAULT_DB_ALIAS)
-    names = list(table.columns)
-    ids = _insert(table, names, [_values(table, obj, names) for obj in objs])
-    for obj, pk in zip(objs, ids):
-        obj.pk = pk
-        obj._state.adding = False
-        obj._state.db = DEFAULT_DB_ALIAS
 
 
 def insert_values(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> list[int]:
