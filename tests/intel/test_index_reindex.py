@@ -87,9 +87,15 @@ def test_an_index_saved_in_the_old_format_is_rebuilt_from_the_database(make_arti
 def test_enqueue_intel_queues_batches_after_commit(django_capture_on_commit_callbacks):
     from newsstand.intel.tasks import INTEL_BATCH, enqueue_intel
 
+    from django_tasks_db.models import DBTaskResult
+
     with django_capture_on_commit_callbacks() as callbacks:
         enqueue_intel(list(range(1, INTEL_BATCH + 5)))
-    assert len(callbacks) == 2
+        assert not DBTaskResult.objects.exists()  # nothing before the commit
+    assert len(callbacks) == 1
+    callbacks[0]()  # after the commit: one queue row per batch, in one transaction
+    queued = [r.args_kwargs["args"][0] for r in DBTaskResult.objects.order_by("enqueued_at")]
+    assert sorted(map(len, queued)) == [4, INTEL_BATCH]
 
 
 def test_the_task_runs_the_pipeline(make_article):

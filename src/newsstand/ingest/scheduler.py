@@ -32,12 +32,13 @@ def claim_due_feeds(now: datetime, *, every_enabled: bool = False) -> list[int]:
         feeds = feeds.filter(next_poll_at__lte=now)
     claimed = []
     rows = feeds.values_list("id", "next_poll_at", "consecutive_errors", "last_status")
-    for feed_id, next_poll_at, errors, status in rows:
-        # --all still honours a server's Retry-After, which lies far beyond the usual lease.
-        if every_enabled and next_poll_at > now and errors and status in (429, 503):
-            continue
-        if Feed.objects.filter(pk=feed_id, next_poll_at=next_poll_at).update(next_poll_at=now + POLL_LEASE):
-            claimed.append(feed_id)
+    with transaction.atomic():  # one commit for every claim, not one each
+        for feed_id, next_poll_at, errors, status in rows:
+            # --all still honours a server's Retry-After, which lies far beyond the usual lease.
+            if every_enabled and next_poll_at > now and errors and status in (429, 503):
+                continue
+            if Feed.objects.filter(pk=feed_id, next_poll_at=next_poll_at).update(next_poll_at=now + POLL_LEASE):
+                claimed.append(feed_id)
     return claimed
 
 

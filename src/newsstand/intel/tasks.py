@@ -31,6 +31,13 @@ def enqueue_intel(article_ids) -> None:
     """Queue story intelligence for articles that just became readable (after the commit
     that made them so). Ids that turn out unreadable or merged away are skipped."""
     ids = [int(pk) for pk in article_ids if pk]
-    for start in range(0, len(ids), INTEL_BATCH):
-        batch = ids[start:start + INTEL_BATCH]
-        transaction.on_commit(lambda batch=batch: intel_articles_task.enqueue(batch))
+    batches = [ids[start:start + INTEL_BATCH] for start in range(0, len(ids), INTEL_BATCH)]
+    if not batches:
+        return
+
+    def enqueue_all() -> None:
+        with transaction.atomic():  # one commit for all the queue rows, not one each
+            for batch in batches:
+                intel_articles_task.enqueue(batch)
+
+    transaction.on_commit(enqueue_all)
