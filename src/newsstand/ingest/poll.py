@@ -236,7 +236,7 @@ def _lookup(query: str, params: list, values: list[str]) -> dict[str, int]:
     return found
 
 
-def new_article(feed: Feed, row: EntryRow, now: datetime, *, fetch_pages: bool) -> dict[str, Any]:
+def new_article_row(feed: Feed, row: EntryRow, now: datetime, *, fetch_pages: bool) -> dict[str, Any]:
     """The new article's fields ({attname: value}; the model's defaults for the rest)."""
     fields = dict(row.fields)
     if fetch_pages:
@@ -258,7 +258,7 @@ def create_articles(feed: Feed, fresh: list[EntryRow], now: datetime, *,
     """All of a poll's new articles in two statements; if another worker stored one of them
     a moment ago (a unique key clashes), fall back to one at a time and skip the taken ones.
     Returns the (id, extraction status) of each article stored."""
-    rows = [new_article(feed, row, now, fetch_pages=fetch_pages) for row in fresh]
+    rows = [new_article_row(feed, row, now, fetch_pages=fetch_pages) for row in fresh]
     if not rows:
         return []
     try:

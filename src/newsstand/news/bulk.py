@@ -12,7 +12,7 @@ SQLite."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,8 +59,8 @@ def _datetime_preparation(field: models.Field, vendor: str, alias: str) -> Calla
     return prepare
 
 
-def _values(table: _Table, obj: models.Model, names: Iterable[str]) -> list[Any]:
-    return _prepared(table, {name: getattr(obj, name) for name in names}, names)
+def _values(table: _Table, obj: models.Model, names: Sequence[str]) -> list[Any]:
+    return _prepared(table, names, [getattr(obj, name) for name in names])
 
 
 def insert_values(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> list[int]:
@@ -75,17 +75,17 @@ def insert_values(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> 
     for row in rows:
         if unknown := row.keys() - table.columns.keys():
             raise ValueError(f"{model.__name__} has no column for {sorted(unknown)}")
-    full_rows = [{name: row[name] if name in row else defaults[name]() for name in names} for row in rows]
-    return _insert(table, names, [_prepared(table, row, names) for row in full_rows])
+    return _insert(table, names, [
+        _prepared(table, names, [row[name] if name in row else defaults[name]() for name in names]) for row in rows])
 
 
-def _prepared(table: _Table, row: dict[str, Any], names: Iterable[str]) -> list[Any]:
-    values = []
-    for name in names:
-        value = row[name]
+def _prepared(table: _Table, names: Sequence[str], values: Sequence[Any]) -> list[Any]:
+    """`values` (one per name) as the database driver takes them."""
+    prepared = []
+    for name, value in zip(names, values):
         prepare = table.prepare.get(name)
-        values.append(value if prepare is None or value is None else prepare(value))
-    return values
+        prepared.append(value if prepare is None or value is None else prepare(value))
+    return prepared
 
 
 @lru_cache(maxsize=None)
